@@ -1,0 +1,38 @@
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['node_modules/', 'dist/', 'coverage/'] },
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/switch-exhaustiveness-check': 'error',
+      '@typescript-eslint/consistent-type-imports': 'error',
+      '@typescript-eslint/no-explicit-any': 'error',
+    },
+  },
+  {
+    // The domain knows nothing of transports or drivers.
+    files: ['src/core/**/*.ts', 'src/ports/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: ['@dapr/*', 'express', 'better-sqlite3', 'pino', '**/adapters/**', '**/http/**', '**/cli/**'] },
+      ],
+    },
+  },
+  {
+    files: ['src/adapters/dapr/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: ['**/adapters/embedded/**', 'better-sqlite3'] }] },
+  },
+  {
+    files: ['src/adapters/embedded/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: ['**/adapters/dapr/**', '@dapr/*'] }] },
+  },
+  {
+    files: ['**/*.test.ts', 'src/testing/**/*.ts'],
+    rules: { '@typescript-eslint/no-explicit-any': 'off', '@typescript-eslint/unbound-method': 'off' },
+  },
+  { files: ['eslint.config.js'], ...tseslint.configs.disableTypeChecked },
+);

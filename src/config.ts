@@ -1,0 +1,82 @@
+import { z } from 'zod';
+
+/**
+ * The worker's configuration, parsed once from the environment (and CLI flags, which
+ * override it). Every default lives here.
+ */
+export const configSchema = z.object({
+  /** @default 8080 */
+  port: z.coerce.number().int().min(0).max(65535).default(8080),
+  /** Loopback by default so that `npm start` exposes nothing; the Helm chart sets 0.0.0.0. */
+  host: z.string().min(1).default('127.0.0.1'),
+  /** `auto` picks `dapr` when a sidecar is announced by DAPR_HTTP_PORT, `embedded` otherwise. */
+  store: z.enum(['auto', 'embedded', 'dapr']).default('auto'),
+  /** Where the embedded adapters keep their files. */
+  dataDir: z.string().min(1).default('./.agentstate'),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  dapr: z.object({
+    httpPort: z.coerce.number().int().min(1).max(65535).optional(),
+    grpcPort: z.coerce.number().int().min(1).max(65535).optional(),
+    host: z.string().min(1).default('127.0.0.1'),
+    /** Sent to the sidecar as `dapr-api-token` when set. */
+    apiToken: z.string().min(1).optional(),
+    stateStore: z.string().min(1).default('agentstate-state'),
+    pubsub: z.string().min(1).default('agentstate-pubsub'),
+    broadcastPubsub: z.string().min(1).default('agentstate-broadcast'),
+    blobBinding: z.string().min(1).default('agentstate-blobs'),
+    secretStore: z.string().min(1).default('agentstate-secrets'),
+    /** How long the worker waits for its sidecar before giving up. */
+    sidecarWaitMs: z.coerce.number().int().min(0).default(60_000),
+  }),
+  /** How long SIGTERM waits for requests in flight before closing connections. */
+  shutdownGraceMs: z.coerce.number().int().min(0).default(10_000),
+});
+
+export type Config = z.infer<typeof configSchema>;
+export type ConfigOverrides = Partial<Pick<Config, 'port' | 'host' | 'store' | 'dataDir' | 'logLevel'>>;
+
+/** Reads the configuration from `env`, then applies `overrides` (from CLI flags). */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: ConfigOverrides = {}): Config {
+  const fromEnv = {
+    port: env['PORT'],
+    host: env['HOST'],
+    store: env['AGENTSTATE_STORE'],
+    dataDir: env['AGENTSTATE_DATA_DIR'],
+    logLevel: env['LOG_LEVEL'],
+    dapr: {
+      httpPort: env['DAPR_HTTP_PORT'],
+      grpcPort: env['DAPR_GRPC_PORT'],
+      host: env['DAPR_HOST'],
+      apiToken: env['DAPR_API_TOKEN'],
+      stateStore: env['AGENTSTATE_STATE_STORE'],
+      pubsub: env['AGENTSTATE_PUBSUB'],
+      broadcastPubsub: env['AGENTSTATE_BROADCAST_PUBSUB'],
+      blobBinding: env['AGENTSTATE_BLOB_BINDING'],
+      secretStore: env['AGENTSTATE_SECRET_STORE'],
+      sidecarWaitMs: env['AGENTSTATE_SIDECAR_WAIT_MS'],
+    },
+    shutdownGraceMs: env['AGENTSTATE_SHUTDOWN_GRACE_MS'],
+  };
+  const parsed = configSchema.safeParse(withoutEmpty({ ...fromEnv, ...withoutEmpty(overrides) }));
+  if (!parsed.success) throw new Error(`invalid configuration:\n${z.prettifyError(parsed.error)}`);
+  return parsed.data;
+}
+
+/** The adapter family the worker runs on. */
+export function resolveStore(config: Config): 'embedded' | 'dapr' {
+  if (config.store !== 'auto') return config.store;
+  return config.dapr.httpPort === undefined ? 'embedded' : 'dapr';
+}
+
+// Unset and empty variables both mean "use the default".
+function withoutEmpty<T extends object>(record: T): T {
+  return Object.fromEntries(
+    Object.entries(record)
+      .filter(([, value]) => value !== undefined && value !== '')
+      .map(([key, value]) => [key, isPlainObject(value) ? withoutEmpty(value) : value]),
+  ) as T;
+}
+
+function isPlainObject(value: unknown): value is object {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

@@ -1,0 +1,70 @@
+import type { AddressInfo } from 'node:net';
+import { Router } from 'express';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../logging.ts';
+import type { Readiness } from '../service/readiness.ts';
+import { createApp } from './app.ts';
+
+const check = (adapter: string, ok = true) => ({ adapter, ok, latency_ms: 1 });
+let ready = true;
+const readiness = async (): Promise<Readiness> => ({
+  ready,
+  store: 'embedded',
+  checks: { kv: check('embedded-sqlite', ready), blobs: check('embedded-folder'), bus: check('embedded-memory'), secrets: check('embedded-env-file') },
+});
+
+describe('HTTP app', () => {
+  let base: string;
+  let close: () => void;
+
+  beforeAll(async () => {
+    const echo = Router().post('/echo', (req, res) => void res.json(req.body));
+    const app = createApp({ logger: createLogger('silent'), readiness, bodyLimit: '1kb', routes: [echo] });
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    close = () => server.close();
+  });
+  afterAll(() => close());
+
+  it('answers /healthz while the process is up', async () => {
+    const res = await fetch(`${base}/healthz`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ status: 'ok' });
+  });
+
+  it('answers /readyz with 200 and the adapters when every port answers, 503 otherwise', async () => {
+    ready = true;
+    let res = await fetch(`${base}/readyz`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ status: 'ready', store: 'embedded', checks: { kv: { adapter: 'embedded-sqlite', ok: true } } });
+    ready = false;
+    res = await fetch(`${base}/readyz`);
+    expect(res.status).toBe(503);
+    expect(await res.json()).toMatchObject({ status: 'unready', checks: { kv: { ok: false } } });
+  });
+
+  it('answers malformed JSON with InvalidInput and a recovery hint', async () => {
+    const res = await fetch(`${base}/echo`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":' });
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as { error: { code: string; recovery: unknown[] } };
+    expect(body.error.code).toBe('InvalidInput');
+    expect(body.error.recovery.length).toBeGreaterThan(0);
+  });
+
+  it('answers a body over the limit with PayloadTooLarge', async () => {
+    const res = await fetch(`${base}/echo`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ big: 'x'.repeat(2048) }),
+    });
+    expect(res.status).toBe(413);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('PayloadTooLarge');
+  });
+
+  it('answers an unknown route with RouteNotFound', async () => {
+    const res = await fetch(`${base}/v1/nothing-here`);
+    expect(res.status).toBe(404);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('RouteNotFound');
+  });
+});

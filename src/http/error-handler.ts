@@ -1,0 +1,43 @@
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { AppError } from '../core/errors.ts';
+import type { Logger } from '../logging.ts';
+import { errorStatus } from './error-status.ts';
+
+/** The error body of every surface: `{ error: { code, message, recovery, details? } }`. */
+export function errorBody(error: AppError) {
+  return {
+    error: {
+      code: error.code,
+      message: error.message,
+      recovery: error.recovery,
+      ...(error.details === undefined ? {} : { details: error.details }),
+    },
+  };
+}
+
+export function notFoundHandler(): RequestHandler {
+  return (req, _res, next) => next(new AppError('RouteNotFound', `no route for ${req.method} ${req.path}`));
+}
+
+/** Renders every error as the closed-set body; stacks go to the log, never to callers. */
+export function errorHandler(logger: Logger): ErrorRequestHandler {
+  return (error: unknown, req, res, _next) => {
+    const appError = toAppError(error);
+    const status = errorStatus[appError.code];
+    const log = status >= 500 ? logger.error.bind(logger) : logger.debug.bind(logger);
+    log({ err: error, code: appError.code, method: req.method, path: req.path }, appError.message);
+    res.status(status).json(errorBody(appError));
+  };
+}
+
+function toAppError(error: unknown): AppError {
+  if (error instanceof AppError) return error;
+  // body-parser marks its own failures with a `type`; they are the caller's fault.
+  const type = (error as { type?: unknown } | undefined)?.type;
+  if (type === 'entity.parse.failed') return new AppError('InvalidInput', 'request body is not valid JSON', { cause: error });
+  if (type === 'entity.too.large') return new AppError('PayloadTooLarge', 'request body is over the size limit', { cause: error });
+  if (type === 'encoding.unsupported' || type === 'charset.unsupported') {
+    return new AppError('InvalidInput', 'request body encoding is not supported', { cause: error });
+  }
+  return new AppError('Internal', 'internal error', { cause: error });
+}

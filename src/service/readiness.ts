@@ -1,0 +1,63 @@
+import { randomUUID } from 'node:crypto';
+import { isAppError } from '../core/errors.ts';
+import type { Adapters } from './adapters.ts';
+
+export interface CheckResult {
+  readonly adapter: string;
+  readonly ok: boolean;
+  readonly latency_ms: number;
+  readonly error?: string;
+}
+
+export interface Readiness {
+  readonly ready: boolean;
+  readonly store: string;
+  readonly checks: Record<'kv' | 'blobs' | 'bus' | 'secrets', CheckResult>;
+}
+
+const CHECK_TIMEOUT_MS = 3_000;
+const instance = randomUUID();
+
+/**
+ * Touches every port the way real requests do, so `/readyz` fails when a request would:
+ * a KV round trip, a blob listing, a publish and a secret read (a missing secret still
+ * proves the store answers).
+ */
+export async function checkReadiness(adapters: Adapters, tokenKeyName: string): Promise<Readiness> {
+  const [kv, blobs, bus, secrets] = await Promise.all([
+    check(adapters.kv.traits.name, async () => {
+      const key = `system/readyz/${instance}`;
+      await adapters.kv.save(key, Date.now(), { ttlSeconds: 60 });
+      if ((await adapters.kv.get(key)) === undefined) throw new Error('written key did not read back');
+    }),
+    check(adapters.blobs.name, async () => void (await adapters.blobs.list('system/readyz/', { limit: 1 }))),
+    check(adapters.bus.name, () => adapters.bus.publish('agentstate.readyz', { instance, at: Date.now() })),
+    check(adapters.secrets.name, async () => {
+      try {
+        await adapters.secrets.get(tokenKeyName);
+      } catch (error) {
+        if (!isAppError(error, 'SecretNotFound')) throw error;
+      }
+    }),
+  ]);
+  return { ready: kv.ok && blobs.ok && bus.ok && secrets.ok, store: adapters.family, checks: { kv, blobs, bus, secrets } };
+}
+
+async function check(adapter: string, probe: () => Promise<void>): Promise<CheckResult> {
+  const started = performance.now();
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      probe(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS);
+      }),
+    ]);
+    return { adapter, ok: true, latency_ms: Math.round(performance.now() - started) };
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    return { adapter, ok: false, latency_ms: Math.round(performance.now() - started), error: message };
+  } finally {
+    clearTimeout(timer);
+  }
+}
