@@ -28,3 +28,9 @@ export function assertValueFits(key: string, value: Json, maxValueBytes: number)
   }
   return size;
 }
+
+export function assertValidTtl(ttlSeconds: number | undefined): void {
+  if (ttlSeconds !== undefined && !(Number.isSafeInteger(ttlSeconds) && ttlSeconds > 0)) {
+    throw new AppError('InvalidInput', `ttlSeconds must be a positive whole number, not ${ttlSeconds}`);
+  }
+}

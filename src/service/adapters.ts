@@ -1,5 +1,3 @@
-import { createDaprAdapters, waitForSidecar } from '../adapters/dapr/index.ts';
-import { createEmbeddedAdapters } from '../adapters/embedded/index.ts';
 import { resolveStore, type Config } from '../config.ts';
 import type { BlobStore } from '../ports/blob-store.ts';
 import type { EventBus } from '../ports/event-bus.ts';
@@ -21,7 +19,7 @@ export interface Adapters {
  */
 export async function openAdapters(config: Config): Promise<Adapters> {
   const family = resolveStore(config);
-  const ports = family === 'dapr' ? await openDapr(config) : createEmbeddedAdapters({ dataDir: config.dataDir });
+  const ports = family === 'dapr' ? await openDapr(config) : await openEmbedded(config);
   const adapters: Adapters = { family, ...ports };
   const opened: Array<{ close(): Promise<void> }> = [];
   try {
@@ -42,7 +40,15 @@ export async function closeAdapters(adapters: Adapters): Promise<void> {
   await Promise.allSettled([adapters.kv.close(), adapters.blobs.close(), adapters.secrets.close()]);
 }
 
+// Each family is loaded only when chosen: the embedded default never loads the Dapr SDK
+// and gRPC, and a worker beside a sidecar never opens SQLite.
+async function openEmbedded(config: Config) {
+  const { createEmbeddedAdapters } = await import('../adapters/embedded/index.ts');
+  return createEmbeddedAdapters({ dataDir: config.dataDir });
+}
+
 async function openDapr(config: Config) {
+  const { createDaprAdapters, waitForSidecar } = await import('../adapters/dapr/index.ts');
   const { dapr } = config;
   if (dapr.httpPort === undefined) throw new Error('the dapr store needs DAPR_HTTP_PORT (the sidecar\'s HTTP port)');
   const httpEndpoint = `http://${dapr.host}:${dapr.httpPort}`;

@@ -244,6 +244,14 @@ export function kvStoreConformance(target: ConformanceTarget<KvStore>): void {
         expect((await store.get(keys[0]!))?.value).toBe(0);
       });
 
+      it('refuses a TTL that is not a positive whole number with InvalidInput', async () => {
+        const k = key('bad-ttl');
+        for (const ttlSeconds of [0, -1, 1.5, Number.NaN]) {
+          await expectAppError(store.save(k, 1, { ttlSeconds }), 'InvalidInput');
+        }
+        expect(await store.get(k)).toBeUndefined();
+      });
+
       it('refuses empty, "||", control-character and over-long keys with InvalidInput', async () => {
         const bad = ['', 'a||b', 'line\nbreak', 'nul\u0000', 'k'.repeat(KV_MAX_KEY_BYTES + 1)];
         for (const k of bad) {

@@ -1,0 +1,123 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createSqliteKvStore } from '../../adapters/embedded/sqlite-kv-store.ts';
+import type { KvStore } from '../../ports/kv-store.ts';
+import { createFaultyKvStore, InjectedCrash } from '../../testing/faulty-kv-store.ts';
+import { createKeyIndex } from './key-index.ts';
+
+const namespace = 'tenant/agent/p/';
+let kv: KvStore;
+
+beforeEach(async () => {
+  kv = createSqliteKvStore({ path: ':memory:' });
+  await kv.init();
+});
+afterEach(() => kv.close());
+
+async function listAll(index: ReturnType<typeof createKeyIndex>, prefix = '', limit = 7): Promise<string[]> {
+  const keys: string[] = [];
+  let after: string | undefined;
+  for (;;) {
+    const page = await index.list({ prefix, limit, ...(after === undefined ? {} : { after }) });
+    keys.push(...page.keys);
+    if (page.cursor === undefined) return keys;
+    after = page.cursor;
+  }
+}
+
+describe('key index', () => {
+  it('lists added keys sorted, filtered by prefix and page by page', async () => {
+    const index = createKeyIndex(kv, { namespace });
+    for (const key of ['task.b', 'config.x', 'task.a', 'task.c', 'config.y']) await index.add(key);
+    await index.add('task.a');
+    expect(await listAll(index)).toEqual(['config.x', 'config.y', 'task.a', 'task.b', 'task.c']);
+    expect(await listAll(index, 'task.', 2)).toEqual(['task.a', 'task.b', 'task.c']);
+    expect(await index.list({ prefix: 'task.', limit: 2 })).toEqual({ keys: ['task.a', 'task.b'], cursor: 'task.b' });
+    expect(await index.list({ prefix: 'task.', limit: 3 })).toEqual({ keys: ['task.a', 'task.b', 'task.c'] });
+    expect(await index.list({ prefix: 'none.' })).toEqual({ keys: [] });
+  });
+
+  it('removes keys, and removing an absent key changes nothing', async () => {
+    const index = createKeyIndex(kv, { namespace });
+    await index.add('a');
+    await index.add('b');
+    await index.remove('a');
+    await index.remove('never');
+    expect(await listAll(index)).toEqual(['b']);
+    expect(await index.has('a')).toBe(false);
+    expect(await index.has('b')).toBe(true);
+  });
+
+  it('keeps every key across many bucket splits, in bounded buckets', async () => {
+    const index = createKeyIndex(kv, { namespace, maxBucketKeys: 8 });
+    const keys = Array.from({ length: 500 }, (_, i) => `key-${String(i).padStart(4, '0')}`);
+    for (const key of keys) await index.add(key);
+    expect(await listAll(index, '', 50)).toEqual(keys);
+    const directory = (await kv.get(`${namespace}i/d`))?.value as { leaves: string[] };
+    expect(directory.leaves.length).toBeGreaterThan(500 / 8);
+    const buckets = await kv.getBulk(directory.leaves.map((bits) => `${namespace}i/b/${bits || '-'}`));
+    for (const entry of buckets.values()) expect((entry.value as { keys: string[] }).keys.length).toBeLessThanOrEqual(8);
+  });
+
+  it('keeps namespaces apart', async () => {
+    const one = createKeyIndex(kv, { namespace: 't/a1/p/' });
+    const two = createKeyIndex(kv, { namespace: 't/a2/p/' });
+    await one.add('shared-name');
+    expect(await listAll(two)).toEqual([]);
+  });
+
+  it('loses no key when 40 writers add and remove concurrently through splits', async () => {
+    const index = createKeyIndex(kv, { namespace, maxBucketKeys: 4 });
+    const added = Array.from({ length: 40 }, (_, writer) => Array.from({ length: 10 }, (_, i) => `w${writer}-k${i}`));
+    await Promise.all(
+      added.map(async (keys) => {
+        for (const key of keys) await index.add(key);
+        await index.remove(keys[0]!);
+      }),
+    );
+    const expected = added.flatMap((keys) => keys.slice(1)).sort();
+    expect(await listAll(index, '', 100)).toEqual(expected);
+  });
+
+  it('is correct after a crash at any store operation of an add that splits', async () => {
+    const seeded = Array.from({ length: 12 }, (_, i) => `seed-${String(i).padStart(2, '0')}`);
+    const seed = async (ns: string) => {
+      const faulty = createFaultyKvStore(kv);
+      const index = createKeyIndex(faulty, { namespace: ns, maxBucketKeys: 4 });
+      for (const key of seeded) await index.add(key);
+      faulty.recover();
+      return { faulty, index };
+    };
+    // A victim whose bucket is full, so that adding it seals, splits and swaps the directory.
+    let victim = '';
+    for (let i = 0; victim === ''; i++) {
+      const { faulty, index } = await seed(`probe-${i}/`);
+      await index.add(`victim-${i}`);
+      if (faulty.operations > 3) victim = `victim-${i}`;
+    }
+    for (let crashAt = 0; ; crashAt++) {
+      for (const applyCutOffWrite of [false, true]) {
+        const { faulty, index } = await seed(`crash-${crashAt}-${applyCutOffWrite}/`);
+        faulty.crashAfter(crashAt, { applyCutOffWrite });
+        let crashed = false;
+        try {
+          await index.add(victim);
+        } catch (error) {
+          expect(error).toBeInstanceOf(InjectedCrash);
+          crashed = true;
+        }
+        faulty.recover();
+        const afterCrash = await listAll(index, '', 5);
+        expect(afterCrash.filter((key) => key !== victim)).toEqual(seeded);
+        if (!crashed) expect(afterCrash).toContain(victim);
+        // The next writer finishes whatever the crash interrupted.
+        await index.add(victim);
+        await index.add('after');
+        expect(await listAll(index, '', 5)).toEqual([...seeded, 'after', victim].sort());
+        if (!crashed && !applyCutOffWrite) {
+          expect(crashAt).toBeGreaterThan(3);
+          return;
+        }
+      }
+    }
+  });
+});
