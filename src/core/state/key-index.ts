@@ -54,7 +54,7 @@ export interface KeyIndexOptions {
 }
 
 const directorySchema = z.object({ leaves: z.array(z.string().regex(/^[01]*$/)).min(1) });
-const bucketSchema = z.object({ keys: z.array(z.string()), sealed: z.boolean().optional() });
+const bucketSchema = z.object({ keys: z.array(z.string()), sealed: z.literal(true).exactOptional() });
 type Bucket = z.infer<typeof bucketSchema>;
 
 // A writer that keeps losing races gives up rather than spin; callers see DatabaseError.
