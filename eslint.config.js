@@ -36,5 +36,5 @@ export default tseslint.config(
     files: ['**/*.test.ts', 'src/testing/**/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off', '@typescript-eslint/unbound-method': 'off' },
   },
-  { files: ['eslint.config.js'], ...tseslint.configs.disableTypeChecked },
+  { files: ['eslint.config.js', 'deploy/**/*.mjs', 'bin/**/*.js'], ...tseslint.configs.disableTypeChecked },
 );
