@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { registerServe } from './serve.ts';
+import { registerToken } from './token.ts';
 
 /** The `agentstate` command line: one file per command group, each thin. */
 export function createProgram(): Command {
@@ -8,5 +9,6 @@ export function createProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerServe(program);
+  registerToken(program);
   return program;
 }

@@ -1,0 +1,89 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import {
+  describeWithDapr,
+  freePort,
+  localFileSecretStore,
+  localStorageBinding,
+  makeTempDir,
+  redisPubSub,
+  redisStateStore,
+  spawnProcess,
+  startDaprd,
+  startRedis,
+  waitForHttp,
+  type DaprSidecar,
+  type ManagedProcess,
+  type RedisServer,
+} from '../../src/testing/harness/index.ts';
+
+// The worker as it runs in a pod: beside its sidecar, with the components of components/.
+describeWithDapr('agentstate serve beside daprd (dapr-redis, dapr-localstorage, local.file secrets)', () => {
+  let redis: RedisServer;
+  let sidecar: DaprSidecar;
+  let worker: ManagedProcess;
+  let base: string;
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    const dir = await makeTempDir('serve-dapr');
+    const secretsFile = join(dir, 'secrets.json');
+    await writeFile(secretsFile, JSON.stringify({ 'agentstate-token-key': 'test-only' }));
+    const appPort = await freePort();
+    sidecar = await startDaprd({
+      appId: 'agentstate',
+      appPort,
+      components: [
+        redisStateStore('agentstate-state', redis),
+        redisPubSub('agentstate-pubsub', redis),
+        redisPubSub('agentstate-broadcast', redis, { consumerID: '{uuid}', maxLenApprox: 1000 }),
+        localStorageBinding('agentstate-blobs', join(dir, 'blobs')),
+        localFileSecretStore('agentstate-secrets', secretsFile),
+      ],
+    });
+    worker = await spawnProcess({
+      name: 'agentstate',
+      command: process.execPath,
+      args: ['src/main.ts', 'serve'],
+      env: {
+        ...process.env,
+        PORT: String(appPort),
+        DAPR_HTTP_PORT: String(sidecar.httpPort),
+        DAPR_GRPC_PORT: String(sidecar.grpcPort),
+        LOG_LEVEL: 'info',
+      },
+    });
+    base = `http://127.0.0.1:${appPort}`;
+    await waitForHttp(`${base}/healthz`, { process: worker, timeoutMs: 60_000 });
+    await sidecar.waitHealthy();
+  });
+
+  afterAll(async () => {
+    await worker?.stop();
+    await sidecar?.stop();
+    await redis?.stop();
+  });
+
+  it('answers /readyz with 200 and names the Dapr adapters', async () => {
+    const res = await fetch(`${base}/readyz`);
+    const body = (await res.json()) as { store: string; checks: Record<string, { adapter: string; ok: boolean }> };
+    expect(res.status, JSON.stringify(body)).toBe(200);
+    expect(body.store).toBe('dapr');
+    expect(body.checks['kv']?.adapter).toBe('dapr-redis');
+    expect(body.checks['blobs']?.adapter).toBe('dapr-localstorage');
+    for (const check of Object.values(body.checks)) expect(check.adapter).toMatch(/^dapr-/);
+  });
+
+  it('reports unready, naming the store, when Redis goes away', async () => {
+    await redis.stop();
+    const res = await fetch(`${base}/readyz`);
+    const body = (await res.json()) as { checks: Record<string, { ok: boolean; error?: string }> };
+    expect(res.status).toBe(503);
+    expect(body.checks['kv']?.ok).toBe(false);
+  });
+
+  it('drains and exits 0 on SIGTERM', async () => {
+    expect(await worker.stop()).toEqual({ code: 0, signal: null });
+  });
+});
