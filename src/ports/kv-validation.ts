@@ -1,6 +1,7 @@
 import { AppError } from '../core/errors.ts';
 import { jsonByteLength, type Json } from '../core/json.ts';
 import { KV_MAX_KEY_BYTES } from './kv-store.ts';
+import { MAX_TTL_SECONDS } from './limits.ts';
 
 // Shared by every KvStore adapter so that the same bad key or oversized value fails
 // with the same code everywhere, before anything reaches a store.
@@ -30,7 +31,7 @@ export function assertValueFits(key: string, value: Json, maxValueBytes: number)
 }
 
 export function assertValidTtl(ttlSeconds: number | undefined): void {
-  if (ttlSeconds !== undefined && !(Number.isSafeInteger(ttlSeconds) && ttlSeconds > 0)) {
-    throw new AppError('InvalidInput', `ttlSeconds must be a positive whole number, not ${ttlSeconds}`);
+  if (ttlSeconds !== undefined && !(Number.isSafeInteger(ttlSeconds) && ttlSeconds > 0 && ttlSeconds <= MAX_TTL_SECONDS)) {
+    throw new AppError('InvalidInput', `ttlSeconds must be a whole number from 1 to ${MAX_TTL_SECONDS}, not ${ttlSeconds}`);
   }
 }

@@ -46,7 +46,7 @@ const sidecars = startOnce(async (onStop) => {
 });
 
 eventBusConformance({
-  name: 'dapr-redis-streams',
+  name: 'dapr-redis (pubsub.redis streams, two sidecars of one app id)',
   skip: daprSkipReason,
   create: async () => {
     const buses = (await sidecars()).map((sidecar) =>

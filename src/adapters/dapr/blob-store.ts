@@ -1,3 +1,4 @@
+import { DEFAULT_MAX_OBJECT_BYTES } from '../../ports/limits.ts';
 import { AppError } from '../../core/errors.ts';
 import { assertValidBlobKey, assertValidBlobPrefix } from '../../ports/blob-key.ts';
 import type { BlobStore } from '../../ports/blob-store.ts';
@@ -16,12 +17,6 @@ export interface DaprBlobStoreOptions {
   readonly maxObjectBytes?: number;
 }
 
-/**
- * The largest object a put sends by default: its base64 (4/3 of the bytes) plus the
- * request's JSON and a key of up to 1024 bytes must fit daprd's default 4 MiB request
- * (`--max-body-size`): 3 MiB - 16 KiB encodes to 4,172,460 bytes, leaving about 19 KiB.
- */
-export const DEFAULT_MAX_OBJECT_BYTES = 3 * 1024 * 1024 - 16 * 1024;
 const DEFAULT_PAGE_LIMIT = 1000;
 
 const OPENERS: Readonly<

@@ -9,7 +9,7 @@ import { createDaprKvStore } from './kv-store.ts';
 import { createDaprSecretSource } from './secret-source.ts';
 import { createSidecarClient } from './sidecar-client.ts';
 
-export { createDaprBlobStore, DEFAULT_MAX_OBJECT_BYTES, type DaprBlobStoreOptions } from './blob-store.ts';
+export { createDaprBlobStore, type DaprBlobStoreOptions } from './blob-store.ts';
 export { createDaprEventBus, type DaprEventBusOptions } from './event-bus.ts';
 export { createDaprKvStore, type DaprKvStoreOptions } from './kv-store.ts';
 export { createDaprSecretSource, type DaprSecretSourceOptions } from './secret-source.ts';

@@ -1,11 +1,10 @@
 import { z } from 'zod';
 import { AppError } from '../../core/errors.ts';
 import { jsonSchema, type Json } from '../../core/json.ts';
-import { DEFAULT_MAX_VALUE_BYTES } from '../../ports/kv-limits.ts';
+import { DEFAULT_MAX_VALUE_BYTES } from '../../ports/limits.ts';
 import type { KvEntry, KvOperation, KvStore, KvStoreTraits, SaveOptions } from '../../ports/kv-store.ts';
-import { assertValidKvKey, assertValueFits } from '../../ports/kv-validation.ts';
+import { assertValidKvKey, assertValidTtl, assertValueFits } from '../../ports/kv-validation.ts';
 import {
-  assertValidTtl,
   jsonEqual,
   planDelete,
   planSave,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { assertValidTtl, jsonEqual, planDelete, planSave } from './kv-write-plan.ts';
+import { jsonEqual, planDelete, planSave } from './kv-write-plan.ts';
 
 describe('planSave on Redis', () => {
   it('never asks for first-write, whose flag would break later saves', () => {
@@ -62,15 +62,6 @@ describe('planDelete', () => {
     expect(planDelete('redis', 'k', { etag: '3' })).toEqual({ key: 'k', etag: '3' });
     expect(planDelete('redis', 'k', undefined)).toEqual({ key: 'k' });
     expect(planDelete('postgresql', 'k', { etag: '0' })).toEqual({ key: 'k', etag: '0' });
-  });
-});
-
-describe('assertValidTtl', () => {
-  it('accepts whole seconds up to the int32 PostgreSQL takes', () => {
-    expect(() => assertValidTtl(1)).not.toThrow();
-    expect(() => assertValidTtl(2_147_483_647)).not.toThrow();
-    for (const ttl of [0, -1, 1.5, 2_147_483_648, Number.NaN])
-      expect(() => assertValidTtl(ttl)).toThrow(/ttlSeconds/);
   });
 });
 

@@ -1,4 +1,3 @@
-import { AppError } from '../../core/errors.ts';
 import type { Json } from '../../core/json.ts';
 import type { DeleteOptions, SaveOptions } from '../../ports/kv-store.ts';
 
@@ -69,10 +68,6 @@ const REDIS_NO_MATCH_ETAG = '-1';
 // Versions up to 15 digits stay exact as JavaScript numbers and within Redis' int64.
 const REDIS_VERSION = /^[1-9][0-9]{0,14}$/;
 
-// PostgreSQL's TTL must fit an int32 (state/utils/ttl.go); Redis takes larger, but the
-// limit is the same for both so that a value does not depend on the store.
-const MAX_TTL_SECONDS = 2_147_483_647;
-
 export function planSave(
   flavour: StateStoreFlavour,
   key: string,
@@ -112,16 +107,6 @@ export function planDelete(
   return { key, etag: options.etag };
 }
 
-/** Same check as the embedded store, plus the int32 bound PostgreSQL needs. */
-export function assertValidTtl(ttlSeconds: number | undefined): void {
-  if (ttlSeconds === undefined) return;
-  if (!(Number.isSafeInteger(ttlSeconds) && ttlSeconds > 0 && ttlSeconds <= MAX_TTL_SECONDS)) {
-    throw new AppError(
-      'InvalidInput',
-      `ttlSeconds must be a whole number from 1 to ${MAX_TTL_SECONDS}, not ${ttlSeconds}`,
-    );
-  }
-}
 
 function ttlMetadata(ttlSeconds: number | undefined): string {
   return ttlSeconds === undefined ? '-1' : String(ttlSeconds);

@@ -1,3 +1,4 @@
+import { DEFAULT_MAX_OBJECT_BYTES } from '../../ports/limits.ts';
 import { randomUUID } from 'node:crypto';
 import { mkdir, open, readFile, rename, rmdir, unlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
@@ -19,7 +20,6 @@ export interface FolderBlobStoreOptions {
   readonly maxObjectBytes?: number;
 }
 
-const DEFAULT_MAX_OBJECT_BYTES = 3 * 1024 * 1024;
 const DEFAULT_PAGE_LIMIT = 1000;
 /** A concurrent delete may prune the folder a put just created; that many tries beat it. */
 const PUT_ATTEMPTS = 5;

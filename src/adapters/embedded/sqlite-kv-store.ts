@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { AppError } from '../../core/errors.ts';
 import type { Json } from '../../core/json.ts';
-import { DEFAULT_MAX_VALUE_BYTES } from '../../ports/kv-limits.ts';
+import { DEFAULT_MAX_VALUE_BYTES } from '../../ports/limits.ts';
 import type { DeleteOptions, KvEntry, KvOperation, KvStore, SaveOptions } from '../../ports/kv-store.ts';
 import { assertValidKvKey, assertValidTtl, assertValueFits } from '../../ports/kv-validation.ts';
 import { migrate } from './sqlite-migrations.ts';

@@ -244,9 +244,9 @@ export function kvStoreConformance(target: ConformanceTarget<KvStore>): void {
         expect((await store.get(keys[0]!))?.value).toBe(0);
       });
 
-      it('refuses a TTL that is not a positive whole number with InvalidInput', async () => {
+      it('refuses a TTL that is not a whole number of seconds from 1 to 2^31-1 with InvalidInput', async () => {
         const k = key('bad-ttl');
-        for (const ttlSeconds of [0, -1, 1.5, Number.NaN]) {
+        for (const ttlSeconds of [0, -1, 1.5, Number.NaN, 2 ** 31]) {
           await expectAppError(store.save(k, 1, { ttlSeconds }), 'InvalidInput');
         }
         expect(await store.get(k)).toBeUndefined();
