@@ -12,6 +12,7 @@ export default tseslint.config(
       '@typescript-eslint/no-explicit-any': 'error',
       // Port methods are async by contract even where an adapter has nothing to await.
       '@typescript-eslint/require-await': 'off',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
     },
   },
   {
@@ -20,13 +21,30 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: ['@dapr/*', 'express', 'better-sqlite3', 'pino', '**/adapters/**', '**/http/**', '**/cli/**'] },
+        {
+          patterns: [
+            '@dapr/*',
+            'express',
+            'better-sqlite3',
+            'pino',
+            '**/adapters/**',
+            '**/http/**',
+            '**/cli/**',
+          ],
+        },
       ],
     },
   },
   {
+    // Domain tests run on the embedded store: a real KvStore, no mocks.
+    files: ['src/core/**/*.test.ts'],
+    rules: { 'no-restricted-imports': 'off' },
+  },
+  {
     files: ['src/adapters/dapr/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: ['**/adapters/embedded/**', 'better-sqlite3'] }] },
+    rules: {
+      'no-restricted-imports': ['error', { patterns: ['**/adapters/embedded/**', 'better-sqlite3'] }],
+    },
   },
   {
     files: ['src/adapters/embedded/**/*.ts'],

@@ -15,7 +15,10 @@ describe('loadConfig', () => {
   });
 
   it('lets flags override the environment, and treats empty variables as unset', () => {
-    const config = loadConfig({ PORT: '9000', AGENTSTATE_STORE: '', DAPR_HTTP_PORT: '3500' }, { store: 'embedded' });
+    const config = loadConfig(
+      { PORT: '9000', AGENTSTATE_STORE: '', DAPR_HTTP_PORT: '3500' },
+      { store: 'embedded' },
+    );
     expect(config.port).toBe(9000);
     expect(resolveStore(config)).toBe('embedded');
   });

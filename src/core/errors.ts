@@ -56,25 +56,55 @@ const defaultRecovery: Record<ErrorCode, readonly RecoveryHint[]> = {
   SnapshotNotFound: [{ action: 'list_snapshots', description: 'List the available snapshots.' }],
   BackupNotFound: [{ action: 'list_backups', description: 'List the available backups.' }],
   DecryptionFailed: [
-    { action: 'check_vault', description: 'Make sure the vault master key is the one the backup was made with.' },
+    {
+      action: 'check_vault',
+      description: 'Make sure the vault master key is the one the backup was made with.',
+    },
   ],
-  VaultLocked: [{ action: 'unlock_vault', description: 'Provide the vault master key through the secret store.' }],
+  VaultLocked: [
+    { action: 'unlock_vault', description: 'Provide the vault master key through the secret store.' },
+  ],
   InvalidTimestamp: [{ action: 'fix_format', description: 'Use ISO 8601 format: YYYY-MM-DDTHH:MM:SSZ' }],
-  DatabaseError: [{ action: 'retry', description: 'Retry the operation. If the error persists, check the state store.' }],
+  DatabaseError: [
+    { action: 'retry', description: 'Retry the operation. If the error persists, check the state store.' },
+  ],
   IoError: [{ action: 'check_disk', description: 'Check that the blob store is reachable and has space.' }],
   SubscriptionFailed: [{ action: 'retry', description: 'Retry the subscription.' }],
-  InvalidInput: [{ action: 'fix_input', description: 'Correct the request as the message says and send it again.' }],
-  PayloadTooLarge: [{ action: 'reduce_size', description: 'Store less data in one value, or split it over several keys.' }],
-  Unauthenticated: [{ action: 'authenticate', description: 'Send a valid bearer token or call through Dapr with the app API token.' }],
+  InvalidInput: [
+    { action: 'fix_input', description: 'Correct the request as the message says and send it again.' },
+  ],
+  PayloadTooLarge: [
+    { action: 'reduce_size', description: 'Store less data in one value, or split it over several keys.' },
+  ],
+  Unauthenticated: [
+    {
+      action: 'authenticate',
+      description: 'Send a valid bearer token or call through Dapr with the app API token.',
+    },
+  ],
   Forbidden: [{ action: 'request_access', description: 'Ask an operator for the role this action needs.' }],
-  ApprovalRequired: [{ action: 'await_approval', description: 'A supervisor or operator must approve the pending request.' }],
-  ChecksumMismatch: [{ action: 'reexport', description: 'The document was altered or truncated; export it again.' }],
-  IncompatibleVersion: [{ action: 'upgrade', description: 'Use an agentstate version that reads this format version.' }],
-  IdConflict: [{ action: 'remap_ids', description: 'Import with preserve_ids=false or a different target id.' }],
-  SecretNotFound: [{ action: 'create_secret', description: 'Create the named secret in the configured secret store.' }],
+  ApprovalRequired: [
+    { action: 'await_approval', description: 'A supervisor or operator must approve the pending request.' },
+  ],
+  ChecksumMismatch: [
+    { action: 'reexport', description: 'The document was altered or truncated; export it again.' },
+  ],
+  IncompatibleVersion: [
+    { action: 'upgrade', description: 'Use an agentstate version that reads this format version.' },
+  ],
+  IdConflict: [
+    { action: 'remap_ids', description: 'Import with preserve_ids=false or a different target id.' },
+  ],
+  SecretNotFound: [
+    { action: 'create_secret', description: 'Create the named secret in the configured secret store.' },
+  ],
   Unavailable: [{ action: 'retry', description: 'A backing service is unreachable; retry shortly.' }],
-  RouteNotFound: [{ action: 'check_url', description: 'See /openapi.json for the routes this service answers.' }],
-  Internal: [{ action: 'retry', description: 'An unexpected error occurred; retry, and report it if it persists.' }],
+  RouteNotFound: [
+    { action: 'check_url', description: 'See /openapi.json for the routes this service answers.' },
+  ],
+  Internal: [
+    { action: 'retry', description: 'An unexpected error occurred; retry, and report it if it persists.' },
+  ],
 };
 
 /** The one error type of agentstate. Adapters translate foreign errors into it. */

@@ -10,7 +10,12 @@ let ready = true;
 const readiness = async (): Promise<Readiness> => ({
   ready,
   store: 'embedded',
-  checks: { kv: check('embedded-sqlite', ready), blobs: check('embedded-folder'), bus: check('embedded-memory'), secrets: check('embedded-env-file') },
+  checks: {
+    kv: check('embedded-sqlite', ready),
+    blobs: check('embedded-folder'),
+    bus: check('embedded-memory'),
+    secrets: check('embedded-env-file'),
+  },
 });
 
 describe('HTTP app', () => {
@@ -37,7 +42,11 @@ describe('HTTP app', () => {
     ready = true;
     let res = await fetch(`${base}/readyz`);
     expect(res.status).toBe(200);
-    expect(await res.json()).toMatchObject({ status: 'ready', store: 'embedded', checks: { kv: { adapter: 'embedded-sqlite', ok: true } } });
+    expect(await res.json()).toMatchObject({
+      status: 'ready',
+      store: 'embedded',
+      checks: { kv: { adapter: 'embedded-sqlite', ok: true } },
+    });
     ready = false;
     res = await fetch(`${base}/readyz`);
     expect(res.status).toBe(503);
@@ -45,7 +54,11 @@ describe('HTTP app', () => {
   });
 
   it('answers malformed JSON with InvalidInput and a recovery hint', async () => {
-    const res = await fetch(`${base}/echo`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":' });
+    const res = await fetch(`${base}/echo`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"a":',
+    });
     expect(res.status).toBe(400);
     const body = (await res.json()) as { error: { code: string; recovery: unknown[] } };
     expect(body.error.code).toBe('InvalidInput');

@@ -34,8 +34,10 @@ function toAppError(error: unknown): AppError {
   if (error instanceof AppError) return error;
   // body-parser marks its own failures with a `type`; they are the caller's fault.
   const type = (error as { type?: unknown } | undefined)?.type;
-  if (type === 'entity.parse.failed') return new AppError('InvalidInput', 'request body is not valid JSON', { cause: error });
-  if (type === 'entity.too.large') return new AppError('PayloadTooLarge', 'request body is over the size limit', { cause: error });
+  if (type === 'entity.parse.failed')
+    return new AppError('InvalidInput', 'request body is not valid JSON', { cause: error });
+  if (type === 'entity.too.large')
+    return new AppError('PayloadTooLarge', 'request body is over the size limit', { cause: error });
   if (type === 'encoding.unsupported' || type === 'charset.unsupported') {
     return new AppError('InvalidInput', 'request body encoding is not supported', { cause: error });
   }

@@ -6,7 +6,6 @@ import { MAX_TTL_SECONDS } from './limits.ts';
 // Shared by every KvStore adapter so that the same bad key or oversized value fails
 // with the same code everywhere, before anything reaches a store.
 
-// eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
 
 export function assertValidKvKey(key: string): void {
@@ -15,7 +14,8 @@ export function assertValidKvKey(key: string): void {
     throw new AppError('InvalidInput', `store key is longer than ${KV_MAX_KEY_BYTES} bytes`);
   }
   if (key.includes('||')) throw new AppError('InvalidInput', 'store key must not contain "||"');
-  if (CONTROL_CHARACTERS.test(key)) throw new AppError('InvalidInput', 'store key must not contain control characters');
+  if (CONTROL_CHARACTERS.test(key))
+    throw new AppError('InvalidInput', 'store key must not contain control characters');
   if (!key.isWellFormed()) throw new AppError('InvalidInput', 'store key must be well-formed UTF-16');
 }
 
@@ -23,15 +23,25 @@ export function assertValidKvKey(key: string): void {
 export function assertValueFits(key: string, value: Json, maxValueBytes: number): number {
   const size = jsonByteLength(value);
   if (size > maxValueBytes) {
-    throw new AppError('PayloadTooLarge', `value for ${JSON.stringify(key.slice(0, 80))} is ${size} bytes; the limit is ${maxValueBytes}`, {
-      details: { size_bytes: size, limit_bytes: maxValueBytes },
-    });
+    throw new AppError(
+      'PayloadTooLarge',
+      `value for ${JSON.stringify(key.slice(0, 80))} is ${size} bytes; the limit is ${maxValueBytes}`,
+      {
+        details: { size_bytes: size, limit_bytes: maxValueBytes },
+      },
+    );
   }
   return size;
 }
 
 export function assertValidTtl(ttlSeconds: number | undefined): void {
-  if (ttlSeconds !== undefined && !(Number.isSafeInteger(ttlSeconds) && ttlSeconds > 0 && ttlSeconds <= MAX_TTL_SECONDS)) {
-    throw new AppError('InvalidInput', `ttlSeconds must be a whole number from 1 to ${MAX_TTL_SECONDS}, not ${ttlSeconds}`);
+  if (
+    ttlSeconds !== undefined &&
+    !(Number.isSafeInteger(ttlSeconds) && ttlSeconds > 0 && ttlSeconds <= MAX_TTL_SECONDS)
+  ) {
+    throw new AppError(
+      'InvalidInput',
+      `ttlSeconds must be a whole number from 1 to ${MAX_TTL_SECONDS}, not ${ttlSeconds}`,
+    );
   }
 }

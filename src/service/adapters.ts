@@ -50,7 +50,8 @@ async function openEmbedded(config: Config) {
 async function openDapr(config: Config) {
   const { createDaprAdapters, waitForSidecar } = await import('../adapters/dapr/index.ts');
   const { dapr } = config;
-  if (dapr.httpPort === undefined) throw new Error('the dapr store needs DAPR_HTTP_PORT (the sidecar\'s HTTP port)');
+  if (dapr.httpPort === undefined)
+    throw new Error("the dapr store needs DAPR_HTTP_PORT (the sidecar's HTTP port)");
   const httpEndpoint = `http://${dapr.host}:${dapr.httpPort}`;
   await waitForSidecar(httpEndpoint, dapr.sidecarWaitMs);
   return createDaprAdapters({

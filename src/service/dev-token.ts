@@ -3,7 +3,12 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { AppError } from '../core/errors.ts';
-import { issueToken, TOKEN_KEY_SECRET, type IssuedToken, type IssueTokenOptions } from '../core/identity/tokens.ts';
+import {
+  issueToken,
+  TOKEN_KEY_SECRET,
+  type IssuedToken,
+  type IssueTokenOptions,
+} from '../core/identity/tokens.ts';
 
 /**
  * Marks a token key that agentstate generated for development, so a worker can tell it

@@ -40,7 +40,11 @@ export async function checkReadiness(adapters: Adapters, tokenKeyName: string): 
       }
     }),
   ]);
-  return { ready: kv.ok && blobs.ok && bus.ok && secrets.ok, store: adapters.family, checks: { kv, blobs, bus, secrets } };
+  return {
+    ready: kv.ok && blobs.ok && bus.ok && secrets.ok,
+    store: adapters.family,
+    checks: { kv, blobs, bus, secrets },
+  };
 }
 
 async function check(adapter: string, probe: () => Promise<void>): Promise<CheckResult> {
@@ -50,7 +54,10 @@ async function check(adapter: string, probe: () => Promise<void>): Promise<Check
     await Promise.race([
       probe(),
       new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS);
+        timer = setTimeout(
+          () => reject(new Error(`no answer within ${CHECK_TIMEOUT_MS} ms`)),
+          CHECK_TIMEOUT_MS,
+        );
       }),
     ]);
     return { adapter, ok: true, latency_ms: Math.round(performance.now() - started) };

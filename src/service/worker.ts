@@ -30,7 +30,11 @@ export async function startWorker(config: Config, logger: Logger): Promise<Worke
   const { port } = server.address() as AddressInfo;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   logger.info(
-    { url, store: adapters.family, adapters: [adapters.kv.traits.name, adapters.blobs.name, adapters.bus.name, adapters.secrets.name] },
+    {
+      url,
+      store: adapters.family,
+      adapters: [adapters.kv.traits.name, adapters.blobs.name, adapters.bus.name, adapters.secrets.name],
+    },
     'agentstate listening',
   );
 

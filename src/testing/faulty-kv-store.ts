@@ -63,7 +63,8 @@ export function createFaultyKvStore(inner: KvStore): FaultyKvStore {
     },
     get: (key: string): Promise<KvEntry | undefined> => step(false, () => inner.get(key)),
     getBulk: (keys: readonly string[]) => step(false, () => inner.getBulk(keys)),
-    save: (key: string, value: Json, options?: SaveOptions) => step(true, () => inner.save(key, value, options)),
+    save: (key: string, value: Json, options?: SaveOptions) =>
+      step(true, () => inner.save(key, value, options)),
     delete: (key: string, options?: DeleteOptions) => step(true, () => inner.delete(key, options)),
     transact: (ops: readonly KvOperation[]) => step(true, () => inner.transact(ops)),
   };

@@ -20,7 +20,8 @@ const tempDir = async () => {
   dirs.push(dir);
   return dir;
 };
-const removeDirs = async () => void (await Promise.all(dirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true }))));
+const removeDirs = async () =>
+  void (await Promise.all(dirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true }))));
 
 kvStoreConformance({
   name: 'embedded',
@@ -49,6 +50,7 @@ secretSourceConformance({
     await writeFile(file, JSON.stringify(CONFORMANCE_SECRETS));
     return createEnvFileSecretSource({ env: {}, file });
   },
-  createUnavailable: async () => createEnvFileSecretSource({ env: {}, file: join(await tempDir(), 'missing', 'secrets.json') }),
+  createUnavailable: async () =>
+    createEnvFileSecretSource({ env: {}, file: join(await tempDir(), 'missing', 'secrets.json') }),
   destroy: removeDirs,
 });

@@ -67,7 +67,10 @@ describeWithDapr('agentstate serve beside daprd (dapr-redis, dapr-localstorage, 
 
   it('answers /readyz with 200 and names the Dapr adapters', async () => {
     const res = await fetch(`${base}/readyz`);
-    const body = (await res.json()) as { store: string; checks: Record<string, { adapter: string; ok: boolean }> };
+    const body = (await res.json()) as {
+      store: string;
+      checks: Record<string, { adapter: string; ok: boolean }>;
+    };
     expect(res.status, JSON.stringify(body)).toBe(200);
     expect(body.store).toBe('dapr');
     expect(body.checks['kv']?.adapter).toBe('dapr-redis');

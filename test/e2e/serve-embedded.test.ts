@@ -1,6 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../src/testing/harness/free-port.ts';
-import { makeTempDir, spawnProcess, waitForHttp, type ManagedProcess } from '../../src/testing/harness/process.ts';
+import {
+  makeTempDir,
+  spawnProcess,
+  waitForHttp,
+  type ManagedProcess,
+} from '../../src/testing/harness/process.ts';
 
 // What a new user does: `npm start` with no sidecar, then asks whether it is ready.
 describe('agentstate serve on the embedded default', () => {
@@ -13,7 +18,13 @@ describe('agentstate serve on the embedded default', () => {
       name: 'agentstate',
       command: process.execPath,
       args: ['src/main.ts', 'serve'],
-      env: { ...process.env, PORT: String(port), AGENTSTATE_DATA_DIR: await makeTempDir('serve'), DAPR_HTTP_PORT: '', LOG_LEVEL: 'info' },
+      env: {
+        ...process.env,
+        PORT: String(port),
+        AGENTSTATE_DATA_DIR: await makeTempDir('serve'),
+        DAPR_HTTP_PORT: '',
+        LOG_LEVEL: 'info',
+      },
     });
     await waitForHttp(`http://127.0.0.1:${port}/healthz`, { process: worker, timeoutMs: 20_000 });
   }, 30_000);
@@ -22,17 +33,27 @@ describe('agentstate serve on the embedded default', () => {
 
   it('answers /readyz with 200 and names the embedded adapters', async () => {
     const res = await fetch(`http://127.0.0.1:${port}/readyz`);
-    const body = (await res.json()) as { status: string; store: string; checks: Record<string, { adapter: string; ok: boolean }> };
+    const body = (await res.json()) as {
+      status: string;
+      store: string;
+      checks: Record<string, { adapter: string; ok: boolean }>;
+    };
     expect(res.status, JSON.stringify(body)).toBe(200);
     expect(body.store).toBe('embedded');
-    expect(Object.values(body.checks).map((c) => c.adapter).sort()).toEqual(
-      ['embedded-env-file', 'embedded-folder', 'embedded-memory', 'embedded-sqlite'],
-    );
+    expect(
+      Object.values(body.checks)
+        .map((c) => c.adapter)
+        .sort(),
+    ).toEqual(['embedded-env-file', 'embedded-folder', 'embedded-memory', 'embedded-sqlite']);
   });
 
   it('logs JSON lines and stops cleanly on SIGTERM', async () => {
     expect(await worker.stop()).toEqual({ code: 0, signal: null });
-    const lines = worker.logs().trim().split('\n').map((line) => JSON.parse(line) as { msg: string });
+    const lines = worker
+      .logs()
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { msg: string });
     expect(lines.map((l) => l.msg)).toEqual(expect.arrayContaining(['agentstate listening', 'stopped']));
   });
 });

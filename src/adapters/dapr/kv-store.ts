@@ -4,13 +4,7 @@ import { jsonSchema, type Json } from '../../core/json.ts';
 import { DEFAULT_MAX_VALUE_BYTES } from '../../ports/limits.ts';
 import type { KvEntry, KvOperation, KvStore, KvStoreTraits, SaveOptions } from '../../ports/kv-store.ts';
 import { assertValidKvKey, assertValidTtl, assertValueFits } from '../../ports/kv-validation.ts';
-import {
-  jsonEqual,
-  planDelete,
-  planSave,
-  SUPERSEDED_ETAG,
-  type StateStoreFlavour,
-} from './kv-write-plan.ts';
+import { jsonEqual, planDelete, planSave, SUPERSEDED_ETAG, type StateStoreFlavour } from './kv-write-plan.ts';
 import {
   decodeText,
   findComponent,

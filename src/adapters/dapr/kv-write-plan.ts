@@ -107,7 +107,6 @@ export function planDelete(
   return { key, etag: options.etag };
 }
 
-
 function ttlMetadata(ttlSeconds: number | undefined): string {
   return ttlSeconds === undefined ? '-1' : String(ttlSeconds);
 }

@@ -31,7 +31,10 @@ describe('key index', () => {
     await index.add('task.a');
     expect(await listAll(index)).toEqual(['config.x', 'config.y', 'task.a', 'task.b', 'task.c']);
     expect(await listAll(index, 'task.', 2)).toEqual(['task.a', 'task.b', 'task.c']);
-    expect(await index.list({ prefix: 'task.', limit: 2 })).toEqual({ keys: ['task.a', 'task.b'], cursor: 'task.b' });
+    expect(await index.list({ prefix: 'task.', limit: 2 })).toEqual({
+      keys: ['task.a', 'task.b'],
+      cursor: 'task.b',
+    });
     expect(await index.list({ prefix: 'task.', limit: 3 })).toEqual({ keys: ['task.a', 'task.b', 'task.c'] });
     expect(await index.list({ prefix: 'none.' })).toEqual({ keys: [] });
   });
@@ -55,7 +58,8 @@ describe('key index', () => {
     const directory = (await kv.get(`${namespace}i/d`))?.value as { leaves: string[] };
     expect(directory.leaves.length).toBeGreaterThan(500 / 8);
     const buckets = await kv.getBulk(directory.leaves.map((bits) => `${namespace}i/b/${bits || '-'}`));
-    for (const entry of buckets.values()) expect((entry.value as { keys: string[] }).keys.length).toBeLessThanOrEqual(8);
+    for (const entry of buckets.values())
+      expect((entry.value as { keys: string[] }).keys.length).toBeLessThanOrEqual(8);
   });
 
   it('keeps namespaces apart', async () => {
@@ -67,7 +71,9 @@ describe('key index', () => {
 
   it('loses no key when 40 writers add and remove concurrently through splits', async () => {
     const index = createKeyIndex(kv, { namespace, maxBucketKeys: 4 });
-    const added = Array.from({ length: 40 }, (_, writer) => Array.from({ length: 10 }, (_, i) => `w${writer}-k${i}`));
+    const added = Array.from({ length: 40 }, (_, writer) =>
+      Array.from({ length: 10 }, (_, i) => `w${writer}-k${i}`),
+    );
     await Promise.all(
       added.map(async (keys) => {
         for (const key of keys) await index.add(key);

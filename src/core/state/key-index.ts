@@ -66,7 +66,8 @@ export function createKeyIndex(kv: KvStore, { namespace, maxBucketKeys = 256 }: 
 
   async function readDirectory(): Promise<{ leaves: string[]; etag: string }> {
     const entry = await kv.get(directoryKey);
-    if (entry !== undefined) return { leaves: decode(directorySchema, entry, directoryKey).leaves, etag: entry.etag };
+    if (entry !== undefined)
+      return { leaves: decode(directorySchema, entry, directoryKey).leaves, etag: entry.etag };
     // The root bucket exists before the directory that names it.
     await createIfAbsent(bucketKey(''), { keys: [] });
     await createIfAbsent(directoryKey, { leaves: [''] });
@@ -75,7 +76,9 @@ export function createKeyIndex(kv: KvStore, { namespace, maxBucketKeys = 256 }: 
 
   async function readBucket(bits: string): Promise<{ bucket: Bucket; etag: string } | undefined> {
     const entry = await kv.get(bucketKey(bits));
-    return entry === undefined ? undefined : { bucket: decode(bucketSchema, entry, bucketKey(bits)), etag: entry.etag };
+    return entry === undefined
+      ? undefined
+      : { bucket: decode(bucketSchema, entry, bucketKey(bits)), etag: entry.etag };
   }
 
   async function createIfAbsent(key: string, value: z.infer<typeof directorySchema> | Bucket): Promise<void> {
@@ -94,7 +97,9 @@ export function createKeyIndex(kv: KvStore, { namespace, maxBucketKeys = 256 }: 
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const directory = await readDirectory();
       if (!directory.leaves.includes(bits)) break;
-      const leaves = directory.leaves.flatMap((leaf) => (leaf === bits ? [`${bits}0`, `${bits}1`] : [leaf])).sort();
+      const leaves = directory.leaves
+        .flatMap((leaf) => (leaf === bits ? [`${bits}0`, `${bits}1`] : [leaf]))
+        .sort();
       try {
         await kv.save(directoryKey, { leaves }, { etag: directory.etag });
         break;
@@ -107,7 +112,10 @@ export function createKeyIndex(kv: KvStore, { namespace, maxBucketKeys = 256 }: 
   }
 
   /** Runs `change` on the bucket that holds `key`, helping splits along the way. */
-  async function updateBucketOf(key: string, change: (keys: string[]) => string[] | undefined): Promise<void> {
+  async function updateBucketOf(
+    key: string,
+    change: (keys: string[]) => string[] | undefined,
+  ): Promise<void> {
     const bits = hashBits(key);
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const { leaves } = await readDirectory();
@@ -132,12 +140,16 @@ export function createKeyIndex(kv: KvStore, { namespace, maxBucketKeys = 256 }: 
         if (!isAppError(error, 'VersionConflict')) throw error;
       }
     }
-    throw new AppError('DatabaseError', `index of ${namespace} stayed contended after ${MAX_ATTEMPTS} attempts`);
+    throw new AppError(
+      'DatabaseError',
+      `index of ${namespace} stayed contended after ${MAX_ATTEMPTS} attempts`,
+    );
   }
 
   return {
     add: (key) => updateBucketOf(key, (keys) => (keys.includes(key) ? undefined : insertSorted(keys, key))),
-    remove: (key) => updateBucketOf(key, (keys) => (keys.includes(key) ? keys.filter((k) => k !== key) : undefined)),
+    remove: (key) =>
+      updateBucketOf(key, (keys) => (keys.includes(key) ? keys.filter((k) => k !== key) : undefined)),
 
     async has(key) {
       for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
@@ -174,7 +186,8 @@ function hashBits(key: string): string {
 
 function leafFor(leaves: readonly string[], bits: string): string {
   const leaf = leaves.find((candidate) => bits.startsWith(candidate));
-  if (leaf === undefined) throw new AppError('DatabaseError', 'key index directory does not cover every hash');
+  if (leaf === undefined)
+    throw new AppError('DatabaseError', 'key index directory does not cover every hash');
   return leaf;
 }
 

@@ -7,7 +7,8 @@ export async function expectAppError(promise: Promise<unknown>, code: ErrorCode)
   try {
     outcome = await promise;
   } catch (error) {
-    if (!(error instanceof AppError)) throw new Error(`expected AppError ${code}, got ${String(error)}`, { cause: error });
+    if (!(error instanceof AppError))
+      throw new Error(`expected AppError ${code}, got ${String(error)}`, { cause: error });
     expect(error.code, error.message).toBe(code);
     return error;
   }
@@ -15,7 +16,11 @@ export async function expectAppError(promise: Promise<unknown>, code: ErrorCode)
 }
 
 /** Retries `assertion` until it passes or `timeoutMs` runs out, then throws its last error. */
-export async function eventually(assertion: () => Promise<void>, timeoutMs: number, intervalMs = 100): Promise<void> {
+export async function eventually(
+  assertion: () => Promise<void>,
+  timeoutMs: number,
+  intervalMs = 100,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {

@@ -21,37 +21,40 @@ export interface SecretSourceTarget {
 
 /** The semantics of `SecretSource` (src/ports/secret-source.ts). */
 export function secretSourceConformance(target: SecretSourceTarget): void {
-  describe.skipIf(target.skip !== undefined)(`SecretSource conformance: ${target.name}${target.skip ? ` (skipped: ${target.skip})` : ''}`, () => {
-    let secrets: SecretSource;
-    let unavailable: SecretSource;
+  describe.skipIf(target.skip !== undefined)(
+    `SecretSource conformance: ${target.name}${target.skip ? ` (skipped: ${target.skip})` : ''}`,
+    () => {
+      let secrets: SecretSource;
+      let unavailable: SecretSource;
 
-    beforeAll(async () => {
-      secrets = await target.create();
-      await secrets.init();
-      unavailable = await target.createUnavailable();
-    }, target.setupTimeoutMs ?? 180_000);
+      beforeAll(async () => {
+        secrets = await target.create();
+        await secrets.init();
+        unavailable = await target.createUnavailable();
+      }, target.setupTimeoutMs ?? 180_000);
 
-    afterAll(async () => {
-      await secrets?.close();
-      await unavailable?.close();
-      await target.destroy?.();
-    }, 60_000);
+      afterAll(async () => {
+        await secrets?.close();
+        await unavailable?.close();
+        await target.destroy?.();
+      }, 60_000);
 
-    it('reads a secret by name', async () => {
-      for (const [name, value] of Object.entries(CONFORMANCE_SECRETS)) {
-        expect(await secrets.get(name)).toBe(value);
-      }
-    });
+      it('reads a secret by name', async () => {
+        for (const [name, value] of Object.entries(CONFORMANCE_SECRETS)) {
+          expect(await secrets.get(name)).toBe(value);
+        }
+      });
 
-    it('tells a missing secret (SecretNotFound) from an unreachable store (Unavailable)', async () => {
-      await expectAppError(secrets.get('no-such-secret'), 'SecretNotFound');
-      await expectAppError(
-        (async () => {
-          await unavailable.init();
-          return unavailable.get('agentstate-vault-key');
-        })(),
-        'Unavailable',
-      );
-    });
-  });
+      it('tells a missing secret (SecretNotFound) from an unreachable store (Unavailable)', async () => {
+        await expectAppError(secrets.get('no-such-secret'), 'SecretNotFound');
+        await expectAppError(
+          (async () => {
+            await unavailable.init();
+            return unavailable.get('agentstate-vault-key');
+          })(),
+          'Unavailable',
+        );
+      });
+    },
+  );
 }
