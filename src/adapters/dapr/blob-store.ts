@@ -1,6 +1,11 @@
 import { DEFAULT_MAX_OBJECT_BYTES } from '../../ports/limits.ts';
 import { AppError } from '../../core/errors.ts';
-import { assertValidBlobKey, assertValidBlobPrefix } from '../../ports/blob-key.ts';
+import {
+  assertObjectFits,
+  assertValidBlobKey,
+  assertValidBlobPrefix,
+  listLimit,
+} from '../../ports/blob-validation.ts';
 import type { BlobStore } from '../../ports/blob-store.ts';
 import { openAzureBlobBinding } from './azure-blob-binding.ts';
 import type { BlobBinding } from './blob-binding.ts';
@@ -16,8 +21,6 @@ export interface DaprBlobStoreOptions {
   /** @default DEFAULT_MAX_OBJECT_BYTES */
   readonly maxObjectBytes?: number;
 }
-
-const DEFAULT_PAGE_LIMIT = 1000;
 
 const OPENERS: Readonly<
   Record<string, (sidecar: SidecarClient, bindingName: string) => Promise<BlobBinding>>
@@ -101,15 +104,7 @@ export function createDaprBlobStore(options: DaprBlobStoreOptions): BlobStore {
 
     async put(key, data) {
       assertValidBlobKey(key);
-      if (data.byteLength > maxObjectBytes) {
-        throw new AppError(
-          'PayloadTooLarge',
-          `object is ${data.byteLength} bytes; the limit is ${maxObjectBytes}`,
-          {
-            details: { size_bytes: data.byteLength, limit_bytes: maxObjectBytes },
-          },
-        );
-      }
+      assertObjectFits(data, maxObjectBytes);
       await run('put', key, (open) => open.put(key, data));
     },
 
@@ -125,10 +120,7 @@ export function createDaprBlobStore(options: DaprBlobStoreOptions): BlobStore {
 
     async list(prefix, page = {}) {
       assertValidBlobPrefix(prefix);
-      const limit = page.limit ?? DEFAULT_PAGE_LIMIT;
-      if (!Number.isSafeInteger(limit) || limit < 1) {
-        throw new AppError('InvalidInput', `list limit must be a positive whole number, not ${limit}`);
-      }
+      const limit = listLimit(page);
       const position = page.cursor === undefined ? undefined : decodeCursor(page.cursor);
       const found = await run('list', undefined, (open) =>
         open.scan(prefix, position?.after, limit + 1, position?.seen ?? 0),

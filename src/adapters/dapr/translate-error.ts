@@ -28,26 +28,17 @@ export interface StateErrorContext {
 export function translateStateError(error: unknown, context: StateErrorContext): never {
   if (error instanceof AppError) throw error;
   const what = `state store ${JSON.stringify(context.store)}: ${context.operation} failed`;
-  const answer = classify(error, context.keys);
-  switch (answer.kind) {
-    case 'unavailable':
-      throw new AppError('Unavailable', `${what}: ${answer.detail}`, { cause: error });
-    case 'too-large':
-      throw new AppError(
-        'PayloadTooLarge',
-        `${what}: the request is larger than the sidecar accepts (--max-body-size)`,
-        { cause: error },
-      );
-    case 'answer':
-      if (ETAG_CONFLICT.some((pattern) => pattern.test(answer.scrubbed))) {
-        throw new AppError(
-          'VersionConflict',
-          `${what}: the key changed, or does not exist, since its ETag was read`,
-          { cause: error },
-        );
-      }
-      throw new AppError('DatabaseError', `${what}: ${answer.detail}`, { cause: error });
+  const answer = classifyAnswer(error, context.keys, what);
+  if (ETAG_CONFLICT.some((pattern) => pattern.test(answer.scrubbed))) {
+    throw new AppError(
+      'VersionConflict',
+      `${what}: the key changed, or does not exist, since its ETag was read`,
+      {
+        cause: error,
+      },
+    );
   }
+  throw new AppError('DatabaseError', `${what}: ${answer.detail}`, { cause: error });
 }
 
 export interface BindingErrorContext {
@@ -60,19 +51,8 @@ export interface BindingErrorContext {
 export function translateBindingError(error: unknown, context: BindingErrorContext): never {
   if (error instanceof AppError) throw error;
   const what = `blob binding ${JSON.stringify(context.binding)}: ${context.operation}${context.key === undefined ? '' : ` ${JSON.stringify(context.key)}`} failed`;
-  const answer = classify(error, context.key === undefined ? [] : [context.key]);
-  switch (answer.kind) {
-    case 'unavailable':
-      throw new AppError('Unavailable', `${what}: ${answer.detail}`, { cause: error });
-    case 'too-large':
-      throw new AppError(
-        'PayloadTooLarge',
-        `${what}: the request is larger than the sidecar accepts (--max-body-size)`,
-        { cause: error },
-      );
-    case 'answer':
-      throw new AppError('IoError', `${what}: ${answer.detail}`, { cause: error });
-  }
+  const answer = classifyAnswer(error, context.key === undefined ? [] : [context.key], what);
+  throw new AppError('IoError', `${what}: ${answer.detail}`, { cause: error });
 }
 
 export interface PubSubErrorContext {
@@ -130,6 +110,30 @@ export function translateSecretError(error: unknown, context: SecretErrorContext
     );
   }
   throw new AppError('Unavailable', `${what}: ${answer.detail}`, { cause: error });
+}
+
+/**
+ * Classifies a failure and throws for the outcomes every building block treats alike
+ * (`Unavailable`, `PayloadTooLarge`); answers what daprd said otherwise.
+ */
+function classifyAnswer(
+  error: unknown,
+  keys: readonly string[] | undefined,
+  what: string,
+): Extract<Classified, { kind: 'answer' }> {
+  const answer = classify(error, keys);
+  if (answer.kind === 'unavailable')
+    throw new AppError('Unavailable', `${what}: ${answer.detail}`, { cause: error });
+  if (answer.kind === 'too-large') {
+    throw new AppError(
+      'PayloadTooLarge',
+      `${what}: the request is larger than the sidecar accepts (--max-body-size)`,
+      {
+        cause: error,
+      },
+    );
+  }
+  return answer;
 }
 
 // ---------------------------------------------------------------------------------------

@@ -2,8 +2,12 @@ import { DEFAULT_MAX_OBJECT_BYTES } from '../../ports/limits.ts';
 import { randomUUID } from 'node:crypto';
 import { mkdir, open, readFile, rename, rmdir, unlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { AppError } from '../../core/errors.ts';
-import { assertValidBlobKey, assertValidBlobPrefix } from '../../ports/blob-key.ts';
+import {
+  assertObjectFits,
+  assertValidBlobKey,
+  assertValidBlobPrefix,
+  listLimit,
+} from '../../ports/blob-validation.ts';
 import type { BlobStore } from '../../ports/blob-store.ts';
 import { objectPathNames, temporaryName } from './blob-path.ts';
 import { listKeys } from './folder-listing.ts';
@@ -20,7 +24,6 @@ export interface FolderBlobStoreOptions {
   readonly maxObjectBytes?: number;
 }
 
-const DEFAULT_PAGE_LIMIT = 1000;
 /** A concurrent delete may prune the folder a put just created; that many tries beat it. */
 const PUT_ATTEMPTS = 5;
 
@@ -54,15 +57,7 @@ export function createFolderBlobStore(options: FolderBlobStoreOptions): BlobStor
 
     async put(key, data) {
       assertValidBlobKey(key);
-      if (data.byteLength > maxObjectBytes) {
-        throw new AppError(
-          'PayloadTooLarge',
-          `object is ${data.byteLength} bytes; the limit is ${maxObjectBytes}`,
-          {
-            details: { size_bytes: data.byteLength, limit_bytes: maxObjectBytes },
-          },
-        );
-      }
+      assertObjectFits(data, maxObjectBytes);
       const file = fileOf(key);
       for (let attempt = 1; ; attempt++) {
         try {
@@ -88,10 +83,7 @@ export function createFolderBlobStore(options: FolderBlobStoreOptions): BlobStor
 
     async list(prefix, page = {}) {
       assertValidBlobPrefix(prefix);
-      const limit = page.limit ?? DEFAULT_PAGE_LIMIT;
-      if (!Number.isSafeInteger(limit) || limit < 1) {
-        throw new AppError('InvalidInput', `list limit must be a positive whole number, not ${limit}`);
-      }
+      const limit = listLimit(page);
       let keys: string[];
       try {
         keys = await listKeys(root, prefix, page.cursor);

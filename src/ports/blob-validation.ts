@@ -1,4 +1,5 @@
 import { AppError } from '../core/errors.ts';
+import type { ListPage } from './blob-store.ts';
 
 // Shared by every BlobStore adapter so that the same bad key fails with the same code
 // everywhere, before it reaches a file system, a binding or a container.
@@ -45,4 +46,26 @@ function assertValidPath(what: string, path: string, completeSegments: readonly 
 
 function invalid(what: string, path: string, reason: string): AppError {
   return new AppError('InvalidInput', `blob ${what} ${JSON.stringify(path.slice(0, 80))} ${reason}`);
+}
+
+/** Refuses an object over the store's limit with the same error on every adapter. */
+export function assertObjectFits(data: Uint8Array, maxObjectBytes: number): void {
+  if (data.byteLength > maxObjectBytes) {
+    throw new AppError(
+      'PayloadTooLarge',
+      `object is ${data.byteLength} bytes; the limit is ${maxObjectBytes}`,
+      {
+        details: { size_bytes: data.byteLength, limit_bytes: maxObjectBytes },
+      },
+    );
+  }
+}
+
+/** The page size a listing asks for: `page.limit`, by default 1000, a positive whole number. */
+export function listLimit(page: ListPage): number {
+  const limit = page.limit ?? 1000;
+  if (!Number.isSafeInteger(limit) || limit < 1) {
+    throw new AppError('InvalidInput', `list limit must be a positive whole number, not ${limit}`);
+  }
+  return limit;
 }

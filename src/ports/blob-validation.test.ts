@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../core/errors.ts';
-import { BLOB_MAX_KEY_BYTES, assertValidBlobKey, assertValidBlobPrefix } from './blob-key.ts';
+import { BLOB_MAX_KEY_BYTES, assertValidBlobKey, assertValidBlobPrefix } from './blob-validation.ts';
 
 const codeOf = (check: () => void) => {
   try {
