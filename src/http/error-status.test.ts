@@ -8,7 +8,9 @@ describe('the README error table', () => {
   const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
   const table = readme.split('<!-- error-codes:start -->')[1]?.split('<!-- error-codes:end -->')[0] ?? '';
   const rows = new Map(
-    [...table.matchAll(/^\| `(\w+)`\s*\| (\d{3})\s*\|/gm)].map((match) => [match[1], Number(match[2])] as const),
+    [...table.matchAll(/^\| `(\w+)`\s*\| (\d{3})\s*\|/gm)].map(
+      (match) => [match[1], Number(match[2])] as const,
+    ),
   );
 
   it('lists every error code with its HTTP status, and nothing else', () => {

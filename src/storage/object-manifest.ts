@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { AppError } from '../core/errors.ts';
-import { BLOB_MAX_KEY_BYTES, assertValidBlobKey } from '../ports/blob-key.ts';
+import { BLOB_MAX_KEY_BYTES, assertValidBlobKey } from '../ports/blob-validation.ts';
 
 // The manifest of a large object: written last, at the object's own key, naming every
 // part with its size and SHA-256. Read back from storage, so decoded, never trusted.
