@@ -1,0 +1,55 @@
+import { AppError } from '../errors.ts';
+
+/** The longest user key, in bytes of UTF-8 (DESIGN.md section 2). */
+export const USER_KEY_MAX_BYTES = 512;
+
+// C0 and C1 controls and DEL: keys are shown in logs, lists and terminals.
+const CONTROL_CHARACTERS = /\p{Cc}/u;
+
+const NAMESPACE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+
+/**
+ * Throws `InvalidInput` unless `key` is a user key: 1 to `USER_KEY_MAX_BYTES` bytes of
+ * well-formed UTF-8 without control characters. Nothing else is refused: `/`, `..`, `%`
+ * and `||` are ordinary characters of an opaque key, made harmless by `encodeUserKey`.
+ */
+export function assertValidUserKey(key: string, what = 'key'): void {
+  if (key.length === 0) throw invalidKey(what, key, 'must not be empty');
+  assertValidKeyCharacters(key, what);
+}
+
+/** Like `assertValidUserKey`, but the empty string (every key) is a valid prefix. */
+export function assertValidKeyPrefix(prefix: string): void {
+  assertValidKeyCharacters(prefix, 'prefix');
+}
+
+function assertValidKeyCharacters(key: string, what: string): void {
+  // Lone surrogates have no UTF-8 encoding, and encodeURIComponent would throw on them.
+  if (!key.isWellFormed()) throw invalidKey(what, key, 'must be well-formed Unicode');
+  if (Buffer.byteLength(key, 'utf8') > USER_KEY_MAX_BYTES)
+    throw invalidKey(what, key, `is longer than ${USER_KEY_MAX_BYTES} bytes of UTF-8`);
+  if (CONTROL_CHARACTERS.test(key)) throw invalidKey(what, key, 'must not contain control characters');
+}
+
+/**
+ * A user key as one segment of a store key. `encodeURIComponent` leaves no `/` (so the
+ * key cannot leave its namespace or name another record type), no `|` (so no `||`,
+ * which Dapr reserves) and no control characters; it is injective, so two user keys
+ * never share a store key.
+ */
+export function encodeUserKey(key: string): string {
+  return encodeURIComponent(key);
+}
+
+/** Throws `InvalidInput` unless `id` can name a tenant or an agent in store keys. */
+export function assertValidNamespaceId(what: 'tenant' | 'agent', id: string): void {
+  if (!NAMESPACE_ID.test(id))
+    throw new AppError(
+      'InvalidInput',
+      `${what} id ${JSON.stringify(id.slice(0, 80))} must match ${NAMESPACE_ID.source}`,
+    );
+}
+
+function invalidKey(what: string, key: string, reason: string): AppError {
+  return new AppError('InvalidInput', `${what} ${JSON.stringify(key.slice(0, 80))} ${reason}`);
+}
