@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Makes sure the servers the integration tests start are on this machine: redis-server,
-# PostgreSQL (initdb, postgres, createdb) and daprd (built by deploy/daprd/build.sh).
+# PostgreSQL (initdb, postgres, createdb), daprd (built by deploy/daprd/build.sh) and helm
+# (built by deploy/helm/build.sh).
 # Run by `npm test` (pretest). Silent when everything is there.
 #
 # As root with apt-get, missing packages are installed. Otherwise it says what to
@@ -81,13 +82,19 @@ fi
 
 [[ -f $root/node_modules/azurite/package.json ]] || complain "azurite is missing: run npm ci"
 
-# build.sh is silent when the binary is cached; a first build reports progress on stderr.
-if [[ -z ${DAPRD_PATH:-} ]] && ! command -v go >/dev/null; then
-  bash "$here/daprd/build.sh" >/dev/null 2>&1 ||
-    complain "daprd is neither cached nor buildable: install Go (https://go.dev/dl) or set DAPRD_PATH to a daprd v1.18"
-else
-  bash "$here/daprd/build.sh" >/dev/null || complain "could not get daprd (see above)"
-fi
+# The build scripts are silent when the binary is cached; a first build reports progress
+# on stderr.
+ensure_built() { # name, build script, variable that points at an installed binary, which one
+  local name=$1 script=$2 override=$3 wanted=$4
+  if [[ -z ${!override:-} ]] && ! command -v go >/dev/null; then
+    bash "$script" >/dev/null 2>&1 ||
+      complain "$name is neither cached nor buildable: install Go (https://go.dev/dl) or set $override to $wanted"
+  else
+    bash "$script" >/dev/null || complain "could not get $name (see above)"
+  fi
+}
+ensure_built daprd "$here/daprd/build.sh" DAPRD_PATH "a daprd v1.18"
+ensure_built helm "$here/helm/build.sh" HELM_PATH "a helm v4"
 
 if ((problems > 0)); then
   if [[ ${CI:-} == true ]]; then
