@@ -1,0 +1,54 @@
+import { assertValidNamespaceId, encodeUserKey } from '../state/user-key.ts';
+
+/** Sequence numbers are zero-padded in store keys so that they sort. */
+const SEQ_DIGITS = 12;
+
+/**
+ * Where one session lives in the store, all under `${tenant}/s/${sessionId}/`:
+ * - `meta`: the session record, the commit point of its lifecycle and of both logs;
+ * - `m/<seq>` and `e/<seq>`: the records of its messages and events;
+ * - `kv/<generation>/`: its key-values. `clear` starts the next generation, so the
+ *   records of the last one are unreachable at once (see `session-state.ts`).
+ *
+ * Session ids are UUIDs and tenants match `idSchema`, so neither contains a `/`.
+ */
+export interface SessionKeys {
+  /** Every record of the session starts with this. */
+  readonly prefix: string;
+  readonly meta: string;
+  message(seq: number): string;
+  event(seq: number): string;
+  values(generation: number): ValueKeys;
+}
+
+/**
+ * The records of one generation of key-values:
+ * - `v/<ekey>`: the value record of a key (or its tombstone);
+ * - `u`: the quota usage of the generation;
+ * - `i/...`: the key index (`createKeyIndex` owns it).
+ *
+ * `<ekey>` is `encodeUserKey(key)`, which contains no `/`, so no user key can name a
+ * record of another kind, generation or session.
+ */
+export interface ValueKeys {
+  readonly namespace: string;
+  value(key: string): string;
+  readonly usage: string;
+}
+
+/** Throws `InvalidInput` unless `tenant` is a valid id; `sessionId` must be a UUID already. */
+export function sessionKeys(tenant: string, sessionId: string): SessionKeys {
+  assertValidNamespaceId('tenant', tenant);
+  const prefix = `${tenant}/s/${sessionId}/`;
+  const seq = (n: number) => String(n).padStart(SEQ_DIGITS, '0');
+  return {
+    prefix,
+    meta: `${prefix}meta`,
+    message: (n) => `${prefix}m/${seq(n)}`,
+    event: (n) => `${prefix}e/${seq(n)}`,
+    values(generation) {
+      const namespace = `${prefix}kv/${generation}/`;
+      return { namespace, value: (key) => `${namespace}v/${encodeUserKey(key)}`, usage: `${namespace}u` };
+    },
+  };
+}

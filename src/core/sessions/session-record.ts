@@ -1,0 +1,127 @@
+import { randomUUID } from 'node:crypto';
+import { AppError } from '../errors.ts';
+import type { KvStore } from '../../ports/kv-store.ts';
+import { retryOnConflict } from '../state/cas-retry.ts';
+import { sessionNotFound } from './session-errors.ts';
+import { sessionKeys, type SessionKeys } from './session-keys.ts';
+import { dataTtlSeconds, isExpired, recordTtlSeconds, refreshDue } from './session-lifetime.ts';
+import { decodeRecord, sessionMetaSchema, type SessionMeta } from './session-records.ts';
+import { sessionIdSchema } from './session-schemas.ts';
+import { withTtl } from './ttl-kv-store.ts';
+
+/** What every session operation runs on. */
+export interface SessionContext {
+  readonly kv: KvStore;
+  readonly now: () => Date;
+}
+
+/** The session record as read, with the ETag that a compare-and-swap on it must carry. */
+export interface MetaEntry {
+  readonly meta: SessionMeta;
+  readonly etag: string;
+}
+
+/** The fields of the session record that operations change, besides its activity. */
+export type MetaChange = Partial<Pick<SessionMeta, 'message_count' | 'event_count' | 'kv_generation'>>;
+
+/** One session's record: its liveness, activity and lifecycle. */
+export interface SessionHandle {
+  readonly keys: SessionKeys;
+  /**
+   * The live session record. `SessionNotFound` if it does not exist, was ended, or has
+   * passed its idle or hard expiry (even if the store has not removed it yet).
+   */
+  read(): Promise<MetaEntry>;
+  /** Like `read`, and records the call as activity when a refresh is due (`session-lifetime.ts`). */
+  touch(): Promise<MetaEntry>;
+  /**
+   * Saves `change` on the record read as `entry`, with `last_active_at` now and a new
+   * TTL: one compare-and-swap, `VersionConflict` if the record changed since.
+   */
+  commit(entry: MetaEntry, change: MetaChange): Promise<MetaEntry>;
+  /** Ends the live session (the commit point of `end`) and answers its last record. */
+  end(): Promise<SessionMeta>;
+  /** The store with every save expiring at the session's hard expiry. */
+  dataStore(meta: SessionMeta): KvStore;
+}
+
+export interface NewSession {
+  readonly tenant: string;
+  readonly agent: string;
+  readonly idleTimeoutSeconds: number;
+  readonly maxLifetimeSeconds: number;
+}
+
+/** Creates the record of a new session with a random id; answers it. */
+export async function createSessionRecord(ctx: SessionContext, session: NewSession): Promise<SessionMeta> {
+  const at = ctx.now();
+  const meta: SessionMeta = {
+    session_id: randomUUID(),
+    tenant: session.tenant,
+    agent: session.agent,
+    status: 'active',
+    created_at: at.toISOString(),
+    last_active_at: at.toISOString(),
+    idle_timeout_seconds: session.idleTimeoutSeconds,
+    hard_expires_at: new Date(at.getTime() + session.maxLifetimeSeconds * 1000).toISOString(),
+    message_count: 0,
+    event_count: 0,
+    kv_generation: 0,
+  };
+  // Create-if-absent, so that not even a UUID collision could overwrite another session.
+  await ctx.kv.save(sessionKeys(meta.tenant, meta.session_id).meta, meta, {
+    ifAbsent: true,
+    ttlSeconds: recordTtlSeconds(meta, at),
+  });
+  return meta;
+}
+
+/**
+ * The handle of session `sessionId` of `tenant`. A session id that is not a UUID names no
+ * session: `SessionNotFound`, not `InvalidInput`, as for any other unknown id.
+ */
+export function sessionHandle(ctx: SessionContext, tenant: string, sessionId: string): SessionHandle {
+  const { kv, now } = ctx;
+  if (!sessionIdSchema.safeParse(sessionId).success) throw sessionNotFound(sessionId);
+  const keys = sessionKeys(tenant, sessionId);
+
+  async function read(): Promise<MetaEntry> {
+    const entry = await kv.get(keys.meta);
+    if (entry === undefined) throw sessionNotFound(sessionId);
+    const meta = decodeRecord(sessionMetaSchema, entry, keys.meta);
+    if (meta.session_id !== sessionId || meta.tenant !== tenant)
+      throw new AppError('DatabaseError', `store record ${keys.meta} holds another session`);
+    if (meta.status !== 'active' || isExpired(meta, now())) throw sessionNotFound(sessionId);
+    return { meta, etag: entry.etag };
+  }
+
+  async function commit(entry: MetaEntry, change: MetaChange): Promise<MetaEntry> {
+    const at = now();
+    const meta: SessionMeta = { ...entry.meta, ...change, last_active_at: at.toISOString() };
+    const etag = await kv.save(keys.meta, meta, { etag: entry.etag, ttlSeconds: recordTtlSeconds(meta, at) });
+    return { meta, etag };
+  }
+
+  return {
+    keys,
+    read,
+    commit,
+
+    touch: () =>
+      retryOnConflict(`refresh of ${keys.meta}`, async () => {
+        const entry = await read();
+        return refreshDue(entry.meta, now()) ? commit(entry, {}) : entry;
+      }),
+
+    end: () =>
+      retryOnConflict(`end of ${keys.meta}`, async () => {
+        const { meta, etag } = await read();
+        // A tombstone until the hard expiry, not a delete: see `sessionMetaSchema`.
+        const ended: SessionMeta = { ...meta, status: 'ended' };
+        await kv.save(keys.meta, ended, { etag, ttlSeconds: dataTtlSeconds(meta, now()) });
+        return meta;
+      }),
+
+    dataStore: (meta) => withTtl(kv, () => dataTtlSeconds(meta, now())),
+  };
+}
