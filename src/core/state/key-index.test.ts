@@ -2,6 +2,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createSqliteKvStore } from '../../adapters/embedded/sqlite-kv-store.ts';
 import type { KvStore } from '../../ports/kv-store.ts';
 import { createFaultyKvStore, InjectedCrash } from '../../testing/faulty-kv-store.ts';
+import { insertingOnMissingKey } from '../../testing/inserting-cas-kv-store.ts';
+import { gatedSave } from '../../testing/kv-spies.ts';
 import { createKeyIndex } from './key-index.ts';
 
 const namespace = 'tenant/agent/p/';
@@ -82,6 +84,25 @@ describe('key index', () => {
     );
     const expected = added.flatMap((keys) => keys.slice(1)).sort();
     expect(await listAll(index, '', 100)).toEqual(expected);
+  });
+
+  it('keeps a key whose CAS raced a split, on a store where an ETag write to a missing key inserts', async () => {
+    const redisLike = insertingOnMissingKey(kv);
+    const index = createKeyIndex(redisLike, { namespace, maxBucketKeys: 2 });
+    await index.add('k1');
+    const rootBucket = `${namespace}i/b/-`;
+    const gate = gatedSave(
+      redisLike,
+      (key, value) => key === rootBucket && JSON.stringify(value).includes('victim'),
+    );
+    const slow = createKeyIndex(gate.store, { namespace, maxBucketKeys: 2 }).add('victim');
+    await gate.reached;
+    // Meanwhile the root bucket fills up and splits; the slow writer's ETag is now stale.
+    await index.add('k2');
+    await index.add('k3');
+    gate.release();
+    await slow;
+    expect(await listAll(index)).toEqual(['k1', 'k2', 'k3', 'victim']);
   });
 
   it('is correct after a crash at any store operation of an add that splits', async () => {

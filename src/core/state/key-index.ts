@@ -19,7 +19,8 @@ import type { KvEntry, KvStore } from '../../ports/kv-store.ts';
  * at any point leaves the index correct; a CAS on a bucket that succeeds cannot be lost
  * to a concurrent split, because sealing changes the bucket's ETag.
  *
- * Listing reads the directory and its buckets — only this namespace's records.
+ * Listing reads the directory and its buckets — only this namespace's records. Sealed
+ * buckets are never deleted (see `completeSplit`).
  */
 export interface KeyIndex {
   /** Adds `key`; adding a present key changes nothing. */
@@ -81,6 +82,17 @@ export function createKeyIndex(kv: KvStore, { namespace, maxBucketKeys = 256 }: 
       : { bucket: decode(bucketSchema, entry, bucketKey(bits)), etag: entry.etag };
   }
 
+  /** A bucket the directory names: created before the directory named it, never deleted. */
+  async function readLeaf(bits: string): Promise<{ bucket: Bucket; etag: string }> {
+    const current = await readBucket(bits);
+    if (current === undefined) throw missingBucket();
+    return current;
+  }
+
+  function missingBucket(): AppError {
+    return new AppError('DatabaseError', `key index of ${namespace} names a bucket that does not exist`);
+  }
+
   async function createIfAbsent(key: string, value: z.infer<typeof directorySchema> | Bucket): Promise<void> {
     try {
       await kv.save(key, value, { ifAbsent: true });
@@ -107,8 +119,10 @@ export function createKeyIndex(kv: KvStore, { namespace, maxBucketKeys = 256 }: 
         if (!isAppError(error, 'VersionConflict')) throw error;
       }
     }
-    // Readers that still hold the old directory find the bucket gone and re-read it.
-    await kv.delete(bucketKey(bits));
+    // The sealed bucket stays. A writer holding its ETag from before the seal must keep
+    // failing its CAS: were the record deleted, Redis would take that CAS as an insert
+    // (casOnMissingKey 'inserts') and the writer's key would land in a bucket no
+    // directory names. A sealed bucket costs one record per split, at most one per leaf.
   }
 
   /** Runs `change` on the bucket that holds `key`, helping splits along the way. */
@@ -120,8 +134,7 @@ export function createKeyIndex(kv: KvStore, { namespace, maxBucketKeys = 256 }: 
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const { leaves } = await readDirectory();
       const leaf = leafFor(leaves, bits);
-      const current = await readBucket(leaf);
-      if (current === undefined) continue; // split and deleted after we read the directory
+      const current = await readLeaf(leaf);
       if (current.bucket.sealed === true) {
         await completeSplit(leaf, current.bucket);
         continue;
@@ -152,28 +165,22 @@ export function createKeyIndex(kv: KvStore, { namespace, maxBucketKeys = 256 }: 
       updateBucketOf(key, (keys) => (keys.includes(key) ? keys.filter((k) => k !== key) : undefined)),
 
     async has(key) {
-      for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-        const current = await readBucket(leafFor((await readDirectory()).leaves, hashBits(key)));
-        // A sealed bucket still holds every key it had; its children hold no others yet.
-        if (current !== undefined) return current.bucket.keys.includes(key);
-      }
-      throw new AppError('DatabaseError', `index of ${namespace} kept changing while read`);
+      const current = await readLeaf(leafFor((await readDirectory()).leaves, hashBits(key)));
+      // A sealed bucket still holds every key it had; its children hold no others yet.
+      return current.bucket.keys.includes(key);
     },
 
     async list({ prefix = '', after, limit = 1000 } = {}) {
-      for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-        const { leaves } = await readDirectory();
-        const buckets = await kv.getBulk(leaves.map(bucketKey));
-        if (buckets.size < leaves.length) continue; // a split finished meanwhile
-        const matching = [...buckets.entries()]
-          .flatMap(([key, entry]) => decode(bucketSchema, entry, key).keys)
-          .filter((key) => key.startsWith(prefix) && (after === undefined || key > after))
-          .sort(compareKeys);
-        const keys = matching.slice(0, limit);
-        const last = keys.at(-1);
-        return matching.length > limit && last !== undefined ? { keys, cursor: last } : { keys };
-      }
-      throw new AppError('DatabaseError', `index of ${namespace} kept changing while listed`);
+      const { leaves } = await readDirectory();
+      const buckets = await kv.getBulk(leaves.map(bucketKey));
+      if (buckets.size < leaves.length) throw missingBucket();
+      const matching = [...buckets.entries()]
+        .flatMap(([key, entry]) => decode(bucketSchema, entry, key).keys)
+        .filter((key) => key.startsWith(prefix) && (after === undefined || key > after))
+        .sort(compareKeys);
+      const keys = matching.slice(0, limit);
+      const last = keys.at(-1);
+      return matching.length > limit && last !== undefined ? { keys, cursor: last } : { keys };
     },
   };
 }
