@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createSqliteKvStore } from '../../adapters/embedded/sqlite-kv-store.ts';
+import { gatedSave, recordingWrites } from '../../testing/kv-spies.ts';
 import { AppError } from '../errors.ts';
 import type { Json } from '../json.ts';
 import type { KvStore } from '../../ports/kv-store.ts';
@@ -21,42 +22,6 @@ afterEach(() => kv.close());
 
 function open(options: Partial<PersistentStateOptions> = {}, store: KvStore = kv) {
   return createPersistentState(store, { tenant: 't1', agent: 'a1', now, ...options });
-}
-
-/** Store keys written through the wrapper, in order. */
-function recording(inner: KvStore): { store: KvStore; written: string[] } {
-  const written: string[] = [];
-  const store: KvStore = {
-    ...inner,
-    save: (key, value, options) => (written.push(key), inner.save(key, value, options)),
-    delete: (key, options) => (written.push(key), inner.delete(key, options)),
-    transact: (operations) => (
-      written.push(...operations.map((operation) => operation.key)),
-      inner.transact(operations)
-    ),
-  };
-  return { store, written };
-}
-
-/** A store whose first save matching `blocks` waits, after `reached`, until `release()`. */
-function gated(inner: KvStore, blocks: (key: string, value: Json) => boolean) {
-  let release = () => {};
-  const opened = new Promise<void>((resolve) => (release = resolve));
-  let reach = () => {};
-  const reached = new Promise<void>((resolve) => (reach = resolve));
-  let armed = true;
-  const store: KvStore = {
-    ...inner,
-    async save(key, value, options) {
-      if (armed && blocks(key, value)) {
-        armed = false;
-        reach();
-        await opened;
-      }
-      return inner.save(key, value, options);
-    },
-  };
-  return { store, reached, release };
 }
 
 async function codeOf(promise: Promise<unknown>): Promise<string> {
@@ -298,7 +263,7 @@ describe('persistent state: quota', () => {
   });
 
   it('refuses a write past the quota with QuotaExceeded and writes nothing', async () => {
-    const { store, written } = recording(kv);
+    const { store, written } = recordingWrites(kv);
     const state = open({ quotaBytes: 20 }, store);
     await state.set('a', 'x'.repeat(8)); // 10 bytes
     written.length = 0;
@@ -358,7 +323,7 @@ describe('persistent state: bad input writes nothing', () => {
   ];
 
   it.each(badKeys)('refuses a key that is %s', async (_, key) => {
-    const { store, written } = recording(kv);
+    const { store, written } = recordingWrites(kv);
     const state = open({}, store);
     for (const attempt of [state.set(key, 1), state.get(key), state.delete(key), state.history(key)])
       expect(await codeOf(attempt)).toBe('InvalidInput');
@@ -373,7 +338,7 @@ describe('persistent state: bad input writes nothing', () => {
   });
 
   it('refuses bad versions, limits, prefixes, cursors and values', async () => {
-    const { store, written } = recording(kv);
+    const { store, written } = recordingWrites(kv);
     const state = open({}, store);
     const attempts = [
       state.get('k', 0),
@@ -409,7 +374,7 @@ describe('persistent state: bad input writes nothing', () => {
   it('refuses a value too large for the store with PayloadTooLarge and writes nothing', async () => {
     const small = createSqliteKvStore({ path: ':memory:', maxValueBytes: 1000 });
     await small.init();
-    const { store, written } = recording(small);
+    const { store, written } = recordingWrites(small);
     const state = open({}, store);
     expect(await codeOf(state.set('k', 'x'.repeat(1000)))).toBe('PayloadTooLarge');
     expect(written).toEqual([]);
@@ -434,7 +399,7 @@ describe('persistent state: namespaces', () => {
   ];
 
   it('keeps keys that try to escape inside their agent namespace', async () => {
-    const { store, written } = recording(kv);
+    const { store, written } = recordingWrites(kv);
     const a = open({ agent: 'a1' }, store);
     for (const [i, key] of escaping.entries()) await a.set(key, i);
     for (const [i, key] of escaping.entries()) expect((await a.get(key)).value).toBe(i);
@@ -527,7 +492,7 @@ describe('persistent state: concurrent writers', () => {
 
   it('keeps a key listed that is re-created while its delete is removing it from the index', async () => {
     await open().set('k', 1);
-    const deleter = gated(kv, bucket);
+    const deleter = gatedSave(kv, bucket);
     const deleting = open({}, deleter.store).delete('k');
     await deleter.reached;
     expect(await open().set('k', 2)).toEqual({ version: 2, previous_version: 0 });
@@ -538,8 +503,8 @@ describe('persistent state: concurrent writers', () => {
 
   it('keeps a key listed whose creator commits after a delete removed it from the index', async () => {
     await open().set('k', 1);
-    const deleter = gated(kv, bucket);
-    const creator = gated(
+    const deleter = gatedSave(kv, bucket);
+    const creator = gatedSave(
       kv,
       (key, value) => key === 't1/a/a1/p/h/k' && (value as { deleted?: true }).deleted !== true,
     );
@@ -558,7 +523,7 @@ describe('persistent state: concurrent writers', () => {
     const state = open({ retention: 3 });
     await state.set('k', 1);
     const historyOfOne = 't1/a/a1/p/v/k/000000000001';
-    const slow = gated(kv, (key) => key === historyOfOne);
+    const slow = gatedSave(kv, (key) => key === historyOfOne);
     const late = open({ retention: 3 }, slow.store).set('k', 'late');
     await slow.reached; // read version 1 as the head; about to write its history record
     for (let i = 2; i <= 5; i++) await state.set('k', i); // versions 1 and 2 fall out of retention
