@@ -10,10 +10,15 @@ let ready = true;
 const readiness = async (): Promise<Readiness> => ({
   ready,
   store: 'embedded',
+  adapters: {
+    kv: 'embedded-sqlite',
+    blobs: 'embedded-folder',
+    bus: 'embedded-memory',
+    secrets: 'embedded-env-file',
+  },
   checks: {
     kv: check('embedded-sqlite', ready),
     blobs: check('embedded-folder'),
-    bus: check('embedded-memory'),
     secrets: check('embedded-env-file'),
   },
 });

@@ -12,26 +12,28 @@ export interface CheckResult {
 export interface Readiness {
   readonly ready: boolean;
   readonly store: string;
-  readonly checks: Record<'kv' | 'blobs' | 'bus' | 'secrets', CheckResult>;
+  /** The adapter serving each port. */
+  readonly adapters: Record<'kv' | 'blobs' | 'bus' | 'secrets', string>;
+  readonly checks: Record<'kv' | 'blobs' | 'secrets', CheckResult>;
 }
 
 const CHECK_TIMEOUT_MS = 3_000;
 const instance = randomUUID();
 
 /**
- * Touches every port the way real requests do, so `/readyz` fails when a request would:
- * a KV round trip, a blob listing, a publish and a secret read (a missing secret still
- * proves the store answers).
+ * Touches the stores the way real requests do, so `/readyz` fails when a request would:
+ * a KV round trip, a blob listing and a secret read (a missing secret still proves the
+ * store answers). The bus is not probed: a probe event every few seconds would pile up
+ * in a Redis stream nobody reads; its subscriptions were established at start-up.
  */
 export async function checkReadiness(adapters: Adapters, tokenKeyName: string): Promise<Readiness> {
-  const [kv, blobs, bus, secrets] = await Promise.all([
+  const [kv, blobs, secrets] = await Promise.all([
     check(adapters.kv.traits.name, async () => {
       const key = `system/readyz/${instance}`;
       await adapters.kv.save(key, Date.now(), { ttlSeconds: 60 });
       if ((await adapters.kv.get(key)) === undefined) throw new Error('written key did not read back');
     }),
     check(adapters.blobs.name, async () => void (await adapters.blobs.list('system/readyz/', { limit: 1 }))),
-    check(adapters.bus.name, () => adapters.bus.publish('agentstate.readyz', { instance, at: Date.now() })),
     check(adapters.secrets.name, async () => {
       try {
         await adapters.secrets.get(tokenKeyName);
@@ -41,9 +43,15 @@ export async function checkReadiness(adapters: Adapters, tokenKeyName: string): 
     }),
   ]);
   return {
-    ready: kv.ok && blobs.ok && bus.ok && secrets.ok,
+    ready: kv.ok && blobs.ok && secrets.ok,
     store: adapters.family,
-    checks: { kv, blobs, bus, secrets },
+    adapters: {
+      kv: adapters.kv.traits.name,
+      blobs: adapters.blobs.name,
+      bus: adapters.bus.name,
+      secrets: adapters.secrets.name,
+    },
+    checks: { kv, blobs, secrets },
   };
 }
 

@@ -34,17 +34,19 @@ describe('agentstate serve on the embedded default', () => {
   it('answers /readyz with 200 and names the embedded adapters', async () => {
     const res = await fetch(`http://127.0.0.1:${port}/readyz`);
     const body = (await res.json()) as {
-      status: string;
       store: string;
-      checks: Record<string, { adapter: string; ok: boolean }>;
+      adapters: Record<string, string>;
+      checks: Record<string, { ok: boolean }>;
     };
     expect(res.status, JSON.stringify(body)).toBe(200);
     expect(body.store).toBe('embedded');
-    expect(
-      Object.values(body.checks)
-        .map((c) => c.adapter)
-        .sort(),
-    ).toEqual(['embedded-env-file', 'embedded-folder', 'embedded-memory', 'embedded-sqlite']);
+    expect(body.adapters).toEqual({
+      kv: 'embedded-sqlite',
+      blobs: 'embedded-folder',
+      bus: 'embedded-memory',
+      secrets: 'embedded-env-file',
+    });
+    expect(Object.values(body.checks).every((check) => check.ok)).toBe(true);
   });
 
   it('logs JSON lines and stops cleanly on SIGTERM', async () => {

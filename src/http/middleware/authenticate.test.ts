@@ -22,7 +22,8 @@ const check = { adapter: 'test', ok: true, latency_ms: 0 };
 const readiness = async (): Promise<Readiness> => ({
   ready: true,
   store: 'embedded',
-  checks: { kv: check, blobs: check, bus: check, secrets: check },
+  adapters: { kv: 'test', blobs: 'test', bus: 'test', secrets: 'test' },
+  checks: { kv: check, blobs: check, secrets: check },
 });
 
 interface Started {
