@@ -27,7 +27,7 @@ for (const file of report.testResults ?? []) {
   for (const test of file.assertionResults ?? []) {
     if (test.status === 'passed') counts.passed++;
     else if (test.status === 'failed') counts.failed++;
-    else counts.skipped++; // pending, skipped, todo, disabled
+    else counts.skipped++; // every status that is neither passed nor failed
   }
   total += counts.passed + counts.failed + counts.skipped;
   rows.push({ name, status: file.status, ...counts });
