@@ -106,7 +106,9 @@ describe('createFolderBlobStore', () => {
       }
       await blobs.put(`race/a/b/${name}`, new Uint8Array([1]));
     };
-    await Promise.all([writer('x'), writer('y'), writer('z')]);
+    // allSettled: a failed writer must not leave the others racing the folder's removal.
+    const results = await Promise.allSettled([writer('x'), writer('y'), writer('z')]);
+    expect(results.filter((result) => result.status === 'rejected')).toEqual([]);
     expect(await listAll('race/', 10)).toEqual(['race/a/b/x', 'race/a/b/y', 'race/a/b/z']);
   });
 

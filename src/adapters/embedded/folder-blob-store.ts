@@ -24,7 +24,11 @@ export interface FolderBlobStoreOptions {
   readonly maxObjectBytes?: number;
 }
 
-/** A concurrent delete may prune the folder a put just created; that many tries beat it. */
+/**
+ * A concurrent delete may prune the folder a put just created; that many tries beat it.
+ * The prune shows as ENOENT, or as ENOTDIR when it lands inside `mkdir -p`'s own
+ * exists-then-stat check (libuv answers ENOTDIR when the stat after EEXIST fails).
+ */
 const PUT_ATTEMPTS = 5;
 
 /**
@@ -65,7 +69,7 @@ export function createFolderBlobStore(options: FolderBlobStoreOptions): BlobStor
           await replaceFile(file, data);
           return;
         } catch (error) {
-          if (errnoCode(error) === 'ENOENT' && attempt < PUT_ATTEMPTS) continue;
+          if (isAbsent(error) && attempt < PUT_ATTEMPTS) continue;
           translateFsError(error, 'put', key);
         }
       }
