@@ -1,6 +1,7 @@
 import { jsonByteLength } from '../json.ts';
 import { appendToLog, readLog, type LogKind, type LogPage } from './append-log.ts';
-import { assertAtMost, parseInput } from './session-input.ts';
+import { parseInput } from '../parse-input.ts';
+import { assertAtMost } from './session-input.ts';
 import type { SessionHandle } from './session-record.ts';
 import {
   appendEventInputSchema,

@@ -185,7 +185,22 @@ describe('session quota', () => {
 });
 
 describe('session keys', () => {
-  const escaping = ['../x', '%2e%2e/x', 'a/../../b', '..', '/', '%2F', 'a||b', '||', 'kv/0/v/x', 'ü/ß', '🙂'];
+  const escaping = ['/', '%2F', 'a||b', '||', 'kv/0/v/x', 'ü/ß', '🙂', '...', 'a/.hidden'];
+  const dotSegments = ['../x', '%2e%2e/x', 'a/../../b', '..', '.', 'a/./b', '..\\x', 'a%2F..%2Fb'];
+
+  it('refuses keys with a dot path segment and writes nothing', async () => {
+    const recording = recordingWrites(kv);
+    const sessions = createSessions(recording.store, { now });
+    const { session_id: id } = await sessions.open({ tenant, agent: 'a' });
+    const state = sessions.state(tenant, id);
+    recording.written.length = 0;
+    for (const key of dotSegments) {
+      await expect(state.set(key, 1)).rejects.toMatchObject({ code: 'InvalidInput' });
+      await expect(state.get(key)).rejects.toMatchObject({ code: 'InvalidInput' });
+    }
+    await expect(state.list({ prefix: '../' })).rejects.toMatchObject({ code: 'InvalidInput' });
+    expect(recording.written).toEqual([]);
+  });
 
   it('keeps keys that look like paths opaque and inside the session', async () => {
     const recording = recordingWrites(kv);
@@ -197,7 +212,7 @@ describe('session keys', () => {
     for (const key of escaping) await state.set(key, key);
     for (const key of escaping) expect(await state.get(key)).toEqual({ value: key, found: true });
     expect((await state.list()).keys).toEqual([...escaping].sort());
-    await state.delete('../x');
+    await state.delete('/');
     await sessions.appendMessage(tenant, id, { role: 'user', content: '../../x' });
     await state.clear();
 

@@ -1,6 +1,7 @@
 import { jsonByteLength, type Json } from '../json.ts';
 import { retryOnConflict, RETRY } from '../state/cas-retry.ts';
-import { assertAtMost, parseInput } from './session-input.ts';
+import { parseInput } from '../parse-input.ts';
+import { assertAtMost } from './session-input.ts';
 import type { SessionHandle } from './session-record.ts';
 import type { SessionMeta, ValueRecord } from './session-records.ts';
 import {

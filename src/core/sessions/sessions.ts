@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { KvStore } from '../../ports/kv-store.ts';
 import { MAX_TTL_SECONDS } from '../../ports/limits.ts';
-import { parseInput } from './session-input.ts';
+import { parseInput } from '../parse-input.ts';
 import { expiresAt } from './session-lifetime.ts';
 import { createSessionLogs, EVENTS, MESSAGES } from './session-logs.ts';
 import { createSessionRecord, sessionHandle, type SessionContext } from './session-record.ts';

@@ -384,19 +384,19 @@ describe('persistent state: bad input writes nothing', () => {
 });
 
 describe('persistent state: namespaces', () => {
-  const escaping = [
-    '../x',
-    '%2e%2e/x',
-    'a/../../b',
-    '||',
-    '/',
-    '..',
-    '%2F',
-    'a%2Fb',
-    'a/b',
-    '../../a2/p/h/x',
-    'h/x',
-  ];
+  const escaping = ['||', '/', '%2F', 'a%2Fb', 'a/b', 'a2/p/h/x', 'h/x', '...', '.hidden'];
+
+  it('refuses keys with a dot path segment and writes nothing', async () => {
+    const { store, written } = recordingWrites(kv);
+    const a = open({ agent: 'a1' }, store);
+    for (const key of ['../x', '%2e%2e/x', 'a/../../b', '..', '../../a2/p/h/x', 'a/%2E/b']) {
+      expect(await codeOf(a.set(key, 1))).toBe('InvalidInput');
+      expect(await codeOf(a.get(key))).toBe('InvalidInput');
+      expect(await codeOf(a.delete(key))).toBe('InvalidInput');
+    }
+    expect(await codeOf(a.list({ prefix: '../' }))).toBe('InvalidInput');
+    expect(written).toEqual([]);
+  });
 
   it('keeps keys that try to escape inside their agent namespace', async () => {
     const { store, written } = recordingWrites(kv);

@@ -32,7 +32,8 @@ describe('shared state schemas', () => {
       value: { n: 1 },
       expected_version: 0,
     });
-    expect(sharedDeleteInputSchema.parse({ key: '../x' })).toEqual({ key: '../x' });
+    expect(sharedDeleteInputSchema.parse({ key: 'a/b%2F' })).toEqual({ key: 'a/b%2F' });
+    expect(sharedDeleteInputSchema.safeParse({ key: '../x' }).success).toBe(false);
     expect(sharedListInputSchema.parse({})).toEqual({});
     expect(sharedListInputSchema.parse({ prefix: 'config.', limit: 1000, cursor: 'config.a' })).toMatchObject(
       {

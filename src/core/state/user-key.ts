@@ -10,17 +10,41 @@ const NAMESPACE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 
 /**
  * Throws `InvalidInput` unless `key` is a user key: 1 to `USER_KEY_MAX_BYTES` bytes of
- * well-formed UTF-8 without control characters. Nothing else is refused: `/`, `..`, `%`
- * and `||` are ordinary characters of an opaque key, made harmless by `encodeUserKey`.
+ * well-formed UTF-8 without control characters and without a `.` or `..` path segment.
+ * `encodeUserKey` would keep `../x` inside its namespace anyway, but a key that reads as
+ * an escape (`../x`, `%2e%2e/x`, `a/../../b`) is a caller's bug or an attack, and the
+ * same key in a REST path or a snapshot file name would be resolved by the next tool
+ * that handles it; refusing it is clearer than storing it. Everything else is an
+ * ordinary character of an opaque key: `/`, `%`, `||`, dots inside a segment (`task.a`,
+ * `.hidden`, `...`).
  */
 export function assertValidUserKey(key: string, what = 'key'): void {
   if (key.length === 0) throw invalidKey(what, key, 'must not be empty');
   assertValidKeyCharacters(key, what);
+  assertNoDotSegments(pathSegments(key), key, what);
 }
 
-/** Like `assertValidUserKey`, but the empty string (every key) is a valid prefix. */
+/**
+ * Like `assertValidUserKey`, but the empty string (every key) is a valid prefix, and
+ * its last segment may be a bare `.` or `..`, which start keys such as `.hidden`.
+ */
 export function assertValidKeyPrefix(prefix: string): void {
   assertValidKeyCharacters(prefix, 'prefix');
+  assertNoDotSegments(pathSegments(prefix).slice(0, -1), prefix, 'prefix');
+}
+
+// The segments a path resolver would see: `/` and `\` separate, `%2e` is a dot and
+// `%2f` / `%5c` separate once something decodes the key.
+function pathSegments(key: string): string[] {
+  return key
+    .replace(/%2e/gi, '.')
+    .replace(/%2f|%5c/gi, '/')
+    .split(/[/\\]/);
+}
+
+function assertNoDotSegments(segments: readonly string[], key: string, what: string): void {
+  if (segments.some((segment) => segment === '.' || segment === '..'))
+    throw invalidKey(what, key, "must not contain a '.' or '..' path segment");
 }
 
 function assertValidKeyCharacters(key: string, what: string): void {
