@@ -37,6 +37,9 @@ postgres_bin_dir() {
 missing_packages() {
   command -v redis-server >/dev/null || echo redis-server
   postgres_bin_dir >/dev/null || echo postgresql
+  # The README's curl examples run as a test (test/readme/).
+  command -v curl >/dev/null || echo curl
+  command -v jq >/dev/null || echo jq
 }
 
 # The tests start their own servers on free ports; services that the packages would

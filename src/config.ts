@@ -30,9 +30,41 @@ export const configSchema = z.object({
   }),
   /** How long SIGTERM waits for requests in flight before closing connections. */
   shutdownGraceMs: z.coerce.number().int().min(0).default(10_000),
+  /**
+   * The token daprd sends as `dapr-api-token` to this app (daprd's own APP_API_TOKEN).
+   * Without it, `dapr-caller-app-id` is never trusted and only bearer tokens work.
+   */
+  appApiToken: z.string().min(16, 'APP_API_TOKEN must be at least 16 characters').optional(),
+  /** The app-id policy, as JSON or YAML text (`AGENTSTATE_POLICY`), or a file holding it. */
+  policy: z.string().min(1).optional(),
+  policyFile: z.string().min(1).optional(),
+  limits: z.object({
+    /** Seconds without a call after which a session ends. */
+    sessionIdleTimeoutSeconds: z.coerce.number().int().min(1).default(1800),
+    /** Seconds after opening at which a session ends, however active. */
+    sessionMaxLifetimeSeconds: z.coerce.number().int().min(1).default(86_400),
+    sessionQuotaBytes: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .default(50 * 1024 * 1024),
+    persistentQuotaBytes: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .default(100 * 1024 * 1024),
+    /** Versions kept per persistent key, counting the current one. */
+    persistentRetention: z.coerce.number().int().min(1).default(100),
+    sharedQuotaBytes: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .default(500 * 1024 * 1024),
+  }),
 });
 
 export type Config = z.infer<typeof configSchema>;
+export type Limits = Config['limits'];
 export type ConfigOverrides = Partial<Pick<Config, 'port' | 'host' | 'store' | 'dataDir' | 'logLevel'>>;
 
 /** Reads the configuration from `env`, then applies `overrides` (from CLI flags). */
@@ -56,6 +88,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
       sidecarWaitMs: env['AGENTSTATE_SIDECAR_WAIT_MS'],
     },
     shutdownGraceMs: env['AGENTSTATE_SHUTDOWN_GRACE_MS'],
+    appApiToken: env['APP_API_TOKEN'],
+    policy: env['AGENTSTATE_POLICY'],
+    policyFile: env['AGENTSTATE_POLICY_FILE'],
+    limits: {
+      sessionIdleTimeoutSeconds: env['AGENTSTATE_SESSION_IDLE_TIMEOUT_SECONDS'],
+      sessionMaxLifetimeSeconds: env['AGENTSTATE_SESSION_MAX_LIFETIME_SECONDS'],
+      sessionQuotaBytes: env['AGENTSTATE_SESSION_QUOTA_BYTES'],
+      persistentQuotaBytes: env['AGENTSTATE_PERSISTENT_QUOTA_BYTES'],
+      persistentRetention: env['AGENTSTATE_PERSISTENT_RETENTION'],
+      sharedQuotaBytes: env['AGENTSTATE_SHARED_QUOTA_BYTES'],
+    },
   };
   const parsed = configSchema.safeParse(withoutEmpty({ ...fromEnv, ...withoutEmpty(overrides) }));
   if (!parsed.success) throw new Error(`invalid configuration:\n${z.prettifyError(parsed.error)}`);

@@ -1,29 +1,48 @@
-import express, { type Express, type Router } from 'express';
+import express, { type Express, type RequestHandler, type Router } from 'express';
+import type { DenialAudit } from '../core/identity/denial-audit.ts';
 import type { Logger } from '../logging.ts';
 import type { Readiness } from '../service/readiness.ts';
 import { errorHandler, notFoundHandler } from './error-handler.ts';
+import type { Metrics } from './metrics.ts';
+import { auditDenials } from './middleware/audit-denials.ts';
 import { requestLogger } from './middleware/request-logger.ts';
 import { healthRoutes } from './routes/health.ts';
+import { openApiRoutes } from './routes/openapi.ts';
 
 export interface AppOptions {
   readonly logger: Logger;
   readonly readiness: () => Promise<Readiness>;
   /** Largest request body accepted. @default '5mb' (a maximal value plus its envelope) */
   readonly bodyLimit?: string;
-  /** Resource routers, mounted after health and before the 404 handler. */
+  /** Sets `req.caller` or fails; every route in `routes` runs after it. */
+  readonly authenticate?: RequestHandler;
+  /** Where refusals of authenticated requests are recorded. */
+  readonly denials?: DenialAudit;
+  readonly metrics?: Metrics;
+  /** Resource routers, mounted after authentication and before the 404 handler. */
   readonly routes?: readonly Router[];
 }
 
-/** The worker's HTTP surface. Routes translate to core calls and nothing more. */
-export function createApp({ logger, readiness, bodyLimit = '5mb', routes = [] }: AppOptions): Express {
+/**
+ * The worker's HTTP surface. Routes translate to core calls and nothing more. Probes,
+ * `/metrics` and `/openapi.json` answer without credentials (a kubelet or Prometheus
+ * has none, and the API description is no secret); everything else needs them.
+ */
+export function createApp(options: AppOptions): Express {
+  const { logger, readiness, bodyLimit = '5mb', authenticate, denials, metrics, routes = [] } = options;
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
   app.use(requestLogger(logger));
+  if (metrics !== undefined) app.use(metrics.httpMiddleware());
   app.use(express.json({ limit: bodyLimit, strict: false }));
   app.use(healthRoutes(readiness));
+  if (metrics !== undefined) app.use(metrics.routes());
+  app.use(openApiRoutes());
+  if (authenticate !== undefined) app.use(authenticate);
   for (const router of routes) app.use(router);
   app.use(notFoundHandler());
+  if (denials !== undefined) app.use(auditDenials(denials));
   app.use(errorHandler(logger));
   return app;
 }

@@ -24,7 +24,9 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (error: unknown, req, res, _next) => {
     const appError = toAppError(error);
     const status = errorStatus[appError.code];
-    const log = status >= 500 ? logger.error.bind(logger) : logger.debug.bind(logger);
+    // The request's logger carries its traceparent; a failure before it was set has none.
+    const base = (req as { log?: Logger }).log ?? logger;
+    const log = status >= 500 ? base.error.bind(base) : base.debug.bind(base);
     log({ err: error, code: appError.code, method: req.method, path: req.path }, appError.message);
     res.status(status).json(errorBody(appError));
   };

@@ -1,13 +1,30 @@
 import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Config } from '../config.ts';
+import { createCapabilityInvoker } from '../capabilities/invoke.ts';
+import { resolveStore, type Config } from '../config.ts';
+import { createDenialAudit } from '../core/identity/denial-audit.ts';
+import { TOKEN_KEY_SECRET } from '../core/identity/tokens.ts';
 import { createApp } from '../http/app.ts';
+import { createMetrics } from '../http/metrics.ts';
+import { authenticate } from '../http/middleware/authenticate.ts';
+import { capabilityRoutes } from '../http/routes/capabilities.ts';
+import { persistentRoutes } from '../http/routes/persistent.ts';
+import { sessionRoutes } from '../http/routes/sessions.ts';
+import { sharedRoutes } from '../http/routes/shared.ts';
+import { watchRoutes } from '../http/routes/watch.ts';
 import type { Logger } from '../logging.ts';
 import { closeAdapters, openAdapters, type Adapters } from './adapters.ts';
+import { createLiveChanges, startChangeDelivery } from './change-feed.ts';
+import {
+  ensureDevelopmentTokenKey,
+  formatDevelopmentTokenBanner,
+  isDevelopmentTokenKey,
+  issueDevelopmentToken,
+} from './dev-token.ts';
+import { loadPolicy } from './policy-source.ts';
 import { checkReadiness } from './readiness.ts';
-
-export const TOKEN_KEY_SECRET = 'agentstate-token-key';
+import { createStateServices } from './state-services.ts';
 
 export interface Worker {
   readonly url: string;
@@ -16,43 +33,115 @@ export interface Worker {
   close(): Promise<void>;
 }
 
-/** Opens the adapters (waiting for the sidecar in Dapr mode), then listens. */
-export async function startWorker(config: Config, logger: Logger): Promise<Worker> {
+export interface WorkerOptions {
+  /** Where the development token notice goes. @default process.stderr */
+  readonly notice?: (text: string) => void;
+}
+
+/**
+ * Opens the adapters (waiting for the sidecar in Dapr mode), starts delivering shared
+ * changes to inboxes and live streams, then listens.
+ */
+export async function startWorker(
+  config: Config,
+  logger: Logger,
+  options: WorkerOptions = {},
+): Promise<Worker> {
+  const { notice = (text: string) => process.stderr.write(text) } = options;
+  const policy = await loadPolicy(config);
+  const developmentKey = await prepareDevelopmentKey(config);
   const adapters = await openAdapters(config);
-  const app = createApp({ logger, readiness: () => checkReadiness(adapters, TOKEN_KEY_SECRET) });
-  const server: Server = app.listen(config.port, config.host);
+  const stops: Array<() => Promise<void>> = [];
   try {
+    const services = createStateServices(adapters, config.limits);
+    const metrics = createMetrics();
+    const invoke = createCapabilityInvoker({
+      services,
+      observe: (name, seconds, outcome) => metrics.observeCapability(name, seconds, outcome),
+    });
+    const delivery = await startChangeDelivery(adapters.bus, services.watches, logger);
+    stops.push(() => delivery.close());
+    const live = await createLiveChanges(adapters.bus);
+    stops.push(() => live.close());
+
+    const app = createApp({
+      logger,
+      readiness: () => checkReadiness(adapters, TOKEN_KEY_SECRET),
+      metrics,
+      denials: createDenialAudit(adapters.kv),
+      authenticate: authenticate({
+        tokenKey: () => adapters.secrets.get(TOKEN_KEY_SECRET),
+        policy,
+        ...(config.appApiToken === undefined ? {} : { appApiToken: config.appApiToken }),
+        logger,
+      }),
+      routes: [
+        capabilityRoutes(invoke),
+        sessionRoutes(services, invoke),
+        persistentRoutes(invoke),
+        watchRoutes({ watches: services.watches, live }),
+        sharedRoutes(invoke),
+      ],
+    });
+    const server: Server = app.listen(config.port, config.host);
     await once(server, 'listening');
+    const { port } = server.address() as AddressInfo;
+    const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+    logger.info(
+      {
+        url,
+        store: adapters.family,
+        adapters: [adapters.kv.traits.name, adapters.blobs.name, adapters.bus.name, adapters.secrets.name],
+        dapr_callers: Object.keys(policy.apps),
+      },
+      'agentstate listening',
+    );
+    if (developmentKey !== undefined)
+      notice(formatDevelopmentTokenBanner(await issueDevelopmentToken(developmentKey)));
+
+    let closing: Promise<void> | undefined;
+    return {
+      url,
+      adapters,
+      close: () => (closing ??= shutdown(server, adapters, stops, config.shutdownGraceMs, logger)),
+    };
   } catch (error) {
+    await stopAll(stops);
     await closeAdapters(adapters);
     throw error;
   }
-  const { port } = server.address() as AddressInfo;
-  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
-  logger.info(
-    {
-      url,
-      store: adapters.family,
-      adapters: [adapters.kv.traits.name, adapters.blobs.name, adapters.bus.name, adapters.secrets.name],
-    },
-    'agentstate listening',
-  );
-
-  let closing: Promise<void> | undefined;
-  return {
-    url,
-    adapters,
-    close: () => (closing ??= shutdown(server, adapters, config.shutdownGraceMs, logger)),
-  };
 }
 
-async function shutdown(server: Server, adapters: Adapters, graceMs: number, logger: Logger): Promise<void> {
+/**
+ * On the embedded store with no token key configured, generates one into the data
+ * folder (before the secret source reads it) and answers it, so the worker can print
+ * a development token. Any configured key, and the Dapr store, answer `undefined`.
+ */
+async function prepareDevelopmentKey(config: Config): Promise<string | undefined> {
+  if (resolveStore(config) !== 'embedded') return undefined;
+  if ((process.env['AGENTSTATE_SECRET_AGENTSTATE_TOKEN_KEY'] ?? '') !== '') return undefined;
+  const key = await ensureDevelopmentTokenKey(config.dataDir);
+  return isDevelopmentTokenKey(key) ? key : undefined;
+}
+
+async function stopAll(stops: ReadonlyArray<() => Promise<void>>): Promise<void> {
+  await Promise.allSettled(stops.map((stop) => stop()));
+}
+
+async function shutdown(
+  server: Server,
+  adapters: Adapters,
+  stops: ReadonlyArray<() => Promise<void>>,
+  graceMs: number,
+  logger: Logger,
+): Promise<void> {
   logger.info({ grace_ms: graceMs }, 'draining');
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeIdleConnections();
   const timer = setTimeout(() => server.closeAllConnections(), graceMs);
   await closed;
   clearTimeout(timer);
+  await stopAll(stops);
   await closeAdapters(adapters);
   logger.info('stopped');
 }

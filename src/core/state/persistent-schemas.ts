@@ -1,12 +1,70 @@
 import { z } from 'zod';
 import { jsonSchema } from '../json.ts';
+import { keyCursorSchema, keyPrefixSchema, userKeySchema } from './key-schemas.ts';
+import { MAX_PAGE_LIMIT } from './persistent-input.ts';
 
-// The outputs of the state.persistent.* capabilities, exactly as the spec lists them
-// (plus `cursor` for pagination), so every surface can answer and document them.
+// The inputs and outputs of the state.persistent.* capabilities, exactly as the spec
+// lists them (plus `limit` and `cursor` for pagination), so every surface can parse,
+// answer and document them.
 
 const timestamp = z.iso.datetime();
 const version = z.number().int().min(1);
 const count = z.number().int().nonnegative();
+
+const pageLimit = (defaultLimit: number) =>
+  z
+    .int()
+    .min(1)
+    .max(MAX_PAGE_LIMIT)
+    .exactOptional()
+    .describe(`The most entries one page answers. Default ${defaultLimit}, at most ${MAX_PAGE_LIMIT}.`);
+
+export const persistentGetInputSchema = z.strictObject({
+  key: userKeySchema.describe("The key to look up in the agent's persistent state."),
+  version: version
+    .exactOptional()
+    .describe(
+      'A retained version to read instead of the latest; older versions than retention keeps are KeyNotFound.',
+    ),
+});
+export type PersistentGetInput = z.infer<typeof persistentGetInputSchema>;
+
+export const persistentSetInputSchema = z.strictObject({
+  key: userKeySchema.describe('The key to store under; an existing key gets a new version.'),
+  value: jsonSchema.describe("Any JSON value; its encoding counts against the agent's quota."),
+});
+export type PersistentSetInput = z.infer<typeof persistentSetInputSchema>;
+
+export const persistentDeleteInputSchema = z.strictObject({
+  key: userKeySchema.describe('The key to remove with all its versions.'),
+});
+export type PersistentDeleteInput = z.infer<typeof persistentDeleteInputSchema>;
+
+export const persistentListInputSchema = z.strictObject({
+  prefix: keyPrefixSchema.exactOptional(),
+  limit: pageLimit(1000),
+  cursor: keyCursorSchema.exactOptional(),
+});
+export type PersistentListInput = z.infer<typeof persistentListInputSchema>;
+
+export const persistentQueryInputSchema = z.strictObject({
+  prefix: keyPrefixSchema.describe(
+    "The keys to answer with their values: those that start with this, e.g. 'config.'.",
+  ),
+  limit: pageLimit(100),
+  cursor: keyCursorSchema.exactOptional(),
+});
+export type PersistentQueryInput = z.infer<typeof persistentQueryInputSchema>;
+
+export const persistentHistoryInputSchema = z.strictObject({
+  key: userKeySchema.describe('The key whose retained versions to answer.'),
+  limit: z
+    .int()
+    .min(1)
+    .exactOptional()
+    .describe('The most versions to answer, newest first. Default: every retained version.'),
+});
+export type PersistentHistoryInput = z.infer<typeof persistentHistoryInputSchema>;
 
 export const persistentGetResultSchema = z.object({
   value: jsonSchema,

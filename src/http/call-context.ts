@@ -1,0 +1,41 @@
+import type { Request } from 'express';
+import type { CallContext } from '../capabilities/capability.ts';
+import { AppError } from '../core/errors.ts';
+import { idSchema } from '../core/identity/caller.ts';
+import { singleHeader } from '../core/identity/policy.ts';
+
+/**
+ * The context of a capability call from an authenticated request: the agent is
+ * `agent` (a REST path's), else `x-agent-id`, else the caller; the session is
+ * `sessionId` (a REST path's), else `x-session-id`. Authorization comes later, in the
+ * capability: naming an agent grants nothing.
+ */
+export function callContext(req: Request, scope: { agent?: string; sessionId?: string } = {}): CallContext {
+  const agent = scope.agent ?? singleHeader(req.headers, 'x-agent-id') ?? req.caller.principal;
+  if (!idSchema.safeParse(agent).success) {
+    throw new AppError('InvalidInput', `agent id ${JSON.stringify(agent.slice(0, 80))} is not a valid id`);
+  }
+  const sessionId = scope.sessionId ?? singleHeader(req.headers, 'x-session-id');
+  return { caller: req.caller, agent, ...(sessionId === undefined ? {} : { sessionId }) };
+}
+
+/**
+ * A query string as capability input: whole numbers (`limit=10`, `version=-1`) become
+ * numbers, so that the input schema judges them; anything else stays text, and a
+ * repeated parameter stays a list, which no schema accepts.
+ */
+export function queryInput(req: Request, omit: readonly string[] = []): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(req.query as Record<string, unknown>)
+      .filter(([name]) => !omit.includes(name))
+      .map(([name, value]) => [
+        name,
+        typeof value === 'string' && /^-?\d+$/.test(value) ? Number(value) : value,
+      ]),
+  );
+}
+
+/** A JSON request body, `{}` when there is none (a POST without a body). */
+export function bodyOf(req: Request): unknown {
+  return req.body === undefined ? {} : req.body;
+}

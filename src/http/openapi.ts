@@ -1,0 +1,289 @@
+import { z } from 'zod';
+import { jsonSchemaOf } from '../capabilities/catalogue.ts';
+import type { Capability } from '../capabilities/capability.ts';
+import { capabilities, findCapability } from '../capabilities/registry.ts';
+import { openSessionRequestSchema } from '../capabilities/session-lifecycle.ts';
+import { ErrorCode } from '../core/errors.ts';
+import {
+  appendEventInputSchema,
+  appendMessageInputSchema,
+  endSessionResultSchema,
+  eventPageSchema,
+  messagePageSchema,
+  messageSchema,
+  sessionEventSchema,
+  sessionInfoSchema,
+} from '../core/sessions/session-schemas.ts';
+import { errorStatus } from './error-status.ts';
+
+// The OpenAPI 3.1 document of /openapi.json, generated from the zod schemas every
+// surface parses and answers with, so it cannot drift from the code.
+
+const errorBodySchema = z.object({
+  error: z.object({
+    code: z.enum(Object.values(ErrorCode) as [ErrorCode, ...ErrorCode[]]),
+    message: z.string(),
+    recovery: z.array(z.object({ action: z.string(), description: z.string() })),
+    details: z.record(z.string(), z.unknown()).optional(),
+  }),
+});
+
+type Method = 'get' | 'put' | 'post' | 'delete';
+
+/** One REST operation: a capability's, or its own schemas. */
+interface Operation {
+  readonly method: Method;
+  readonly path: string;
+  readonly summary: string;
+  readonly capability?: string;
+  readonly body?: z.ZodType;
+  readonly response?: z.ZodType;
+  readonly status?: 200 | 201;
+  readonly query?: readonly string[];
+}
+
+const keyPath = 'The key, percent-encoded as one path segment.';
+
+const operations: readonly Operation[] = [
+  {
+    method: 'post',
+    path: '/v1/sessions',
+    summary: 'Open a session',
+    body: openSessionRequestSchema,
+    response: sessionInfoSchema,
+    status: 201,
+  },
+  { method: 'get', path: '/v1/sessions/{id}', summary: 'Read a live session', response: sessionInfoSchema },
+  {
+    method: 'delete',
+    path: '/v1/sessions/{id}',
+    summary: 'End a session and destroy its key-values',
+    response: endSessionResultSchema,
+  },
+  {
+    method: 'get',
+    path: '/v1/sessions/{id}/state',
+    summary: 'List session keys',
+    capability: 'state.session.list',
+    query: ['prefix', 'limit', 'cursor'],
+  },
+  {
+    method: 'delete',
+    path: '/v1/sessions/{id}/state',
+    summary: 'Clear session state',
+    capability: 'state.session.clear',
+  },
+  {
+    method: 'get',
+    path: '/v1/sessions/{id}/state/{key}',
+    summary: 'Read a session key',
+    capability: 'state.session.get',
+  },
+  {
+    method: 'put',
+    path: '/v1/sessions/{id}/state/{key}',
+    summary: 'Write a session key (body: the JSON value)',
+    capability: 'state.session.set',
+  },
+  {
+    method: 'delete',
+    path: '/v1/sessions/{id}/state/{key}',
+    summary: 'Delete a session key',
+    capability: 'state.session.delete',
+  },
+  {
+    method: 'post',
+    path: '/v1/sessions/{id}/messages',
+    summary: 'Append a message',
+    body: appendMessageInputSchema,
+    response: messageSchema,
+    status: 201,
+  },
+  {
+    method: 'get',
+    path: '/v1/sessions/{id}/messages',
+    summary: 'Read messages',
+    response: messagePageSchema,
+    query: ['after', 'limit'],
+  },
+  {
+    method: 'post',
+    path: '/v1/sessions/{id}/events',
+    summary: 'Append an event',
+    body: appendEventInputSchema,
+    response: sessionEventSchema,
+    status: 201,
+  },
+  {
+    method: 'get',
+    path: '/v1/sessions/{id}/events',
+    summary: 'Read events',
+    response: eventPageSchema,
+    query: ['after', 'limit'],
+  },
+  {
+    method: 'get',
+    path: '/v1/agents/{agent}/state',
+    summary: 'List persistent keys',
+    capability: 'state.persistent.list',
+    query: ['prefix', 'limit', 'cursor'],
+  },
+  {
+    method: 'get',
+    path: '/v1/agents/{agent}/query',
+    summary: 'Query persistent entries with values',
+    capability: 'state.persistent.query',
+    query: ['prefix', 'limit', 'cursor'],
+  },
+  {
+    method: 'get',
+    path: '/v1/agents/{agent}/state/{key}',
+    summary: 'Read a persistent key',
+    capability: 'state.persistent.get',
+    query: ['version'],
+  },
+  {
+    method: 'put',
+    path: '/v1/agents/{agent}/state/{key}',
+    summary: 'Write a persistent key (body: the JSON value)',
+    capability: 'state.persistent.set',
+  },
+  {
+    method: 'delete',
+    path: '/v1/agents/{agent}/state/{key}',
+    summary: 'Delete a persistent key with its versions',
+    capability: 'state.persistent.delete',
+  },
+  {
+    method: 'get',
+    path: '/v1/agents/{agent}/state/{key}/history',
+    summary: 'Versions of a persistent key',
+    capability: 'state.persistent.history',
+    query: ['limit'],
+  },
+  {
+    method: 'get',
+    path: '/v1/shared/keys',
+    summary: 'List shared keys',
+    capability: 'state.shared.list',
+    query: ['prefix', 'limit', 'cursor'],
+  },
+  {
+    method: 'get',
+    path: '/v1/shared/keys/{key}',
+    summary: 'Read a shared key (ETag: its version)',
+    capability: 'state.shared.get',
+  },
+  {
+    method: 'put',
+    path: '/v1/shared/keys/{key}',
+    summary: 'Write a shared key (If-Match: the version read, 0 creates)',
+    capability: 'state.shared.set',
+  },
+  {
+    method: 'delete',
+    path: '/v1/shared/keys/{key}',
+    summary: 'Delete a shared key',
+    capability: 'state.shared.delete',
+  },
+];
+
+function errorResponses() {
+  const statuses = [...new Set(Object.values(errorStatus))].sort();
+  return Object.fromEntries(
+    statuses.map((status) => [
+      String(status),
+      {
+        description: 'An error of the closed set',
+        content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+      },
+    ]),
+  );
+}
+
+const json = (schema: z.ZodType, io: 'input' | 'output') => ({
+  'application/json': { schema: jsonSchemaOf(schema, io) },
+});
+
+function pathParameters(path: string) {
+  return [...path.matchAll(/\{(\w+)\}/g)].map(([, name]) => ({
+    name,
+    in: 'path',
+    required: true,
+    schema: { type: 'string' },
+    ...(name === 'key' ? { description: keyPath } : {}),
+  }));
+}
+
+function restOperation(operation: Operation) {
+  const capability = operation.capability === undefined ? undefined : findCapability(operation.capability);
+  const response = operation.response ?? capability?.output;
+  const inputProperties =
+    capability === undefined ? {} : (jsonSchemaOf(capability.input, 'input')['properties'] ?? {});
+  const query = (operation.query ?? []).map((name) => ({
+    name,
+    in: 'query',
+    required: false,
+    schema: (inputProperties as Record<string, unknown>)[name] ?? { type: 'integer', minimum: 0 },
+  }));
+  const headers =
+    operation.path.startsWith('/v1/shared/keys/') && operation.method === 'put'
+      ? [{ name: 'If-Match', in: 'header', required: true, schema: { type: 'string' } }]
+      : [];
+  const valueBody = operation.method === 'put' && capability !== undefined;
+  return {
+    summary: operation.summary,
+    ...(capability === undefined ? {} : { description: `Runs ${capability.name}.` }),
+    parameters: [...pathParameters(operation.path), ...query, ...headers],
+    ...(operation.body !== undefined
+      ? { requestBody: { required: false, content: json(operation.body, 'input') } }
+      : valueBody
+        ? { requestBody: { required: true, content: { 'application/json': { schema: {} } } } }
+        : {}),
+    responses: {
+      [String(operation.status ?? 200)]: {
+        description: 'Success',
+        ...(response === undefined ? {} : { content: json(response, 'output') }),
+      },
+      ...errorResponses(),
+    },
+  };
+}
+
+function rpcOperation(capability: Capability) {
+  return {
+    post: {
+      summary: capability.description,
+      description: `Capability ${capability.name} (${capability.permission}). Headers: x-session-id names the current session; x-agent-id the agent a supervisor, operator or gateway acts on.`,
+      requestBody: { required: true, content: json(capability.input, 'input') },
+      responses: {
+        '200': { description: 'The outputs', content: json(capability.output, 'output') },
+        ...errorResponses(),
+      },
+    },
+  };
+}
+
+/** The OpenAPI 3.1 description of every route that needs credentials. */
+export function buildOpenApiDocument(): Record<string, unknown> {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const capability of capabilities)
+    paths[`/v1/capabilities/${capability.name}`] = rpcOperation(capability);
+  for (const operation of operations) {
+    (paths[operation.path] ??= {})[operation.method] = restOperation(operation);
+  }
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'agentstate',
+      version: '1',
+      description: 'State and memory for fleets of AI agents, over Dapr.',
+    },
+    security: [{ bearer: [] }],
+    paths,
+    components: {
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+      schemas: { Error: jsonSchemaOf(errorBodySchema, 'output') },
+    },
+  };
+}

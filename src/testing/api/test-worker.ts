@@ -1,0 +1,65 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '../../config.ts';
+import { createLogger } from '../../logging.ts';
+import { startWorker, type Worker } from '../../service/worker.ts';
+import { apiClient, tokenMinter, type ApiClient } from './api-client.ts';
+
+/** A worker in this process with a client and a token minter for its key. */
+export interface TestWorker {
+  readonly worker: Worker;
+  readonly api: ApiClient;
+  readonly token: ReturnType<typeof tokenMinter>;
+  close(): Promise<void>;
+}
+
+export const TEST_TOKEN_KEY = 'agentstate-test-token-key-not-for-production';
+
+/**
+ * A worker on the embedded store in a fresh folder, on a free loopback port, with a
+ * configured (not generated) token key, so it prints no development token.
+ * `env` adds configuration, as the environment would.
+ */
+export async function startEmbeddedTestWorker(env: Record<string, string> = {}): Promise<TestWorker> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'agentstate-api-'));
+  await writeFile(join(dataDir, 'secrets.json'), JSON.stringify({ 'agentstate-token-key': TEST_TOKEN_KEY }));
+  const config = loadConfig({
+    PORT: '0',
+    AGENTSTATE_STORE: 'embedded',
+    AGENTSTATE_DATA_DIR: dataDir,
+    ...env,
+  });
+  const worker = await startWorker(config, createLogger('silent'), { notice: () => undefined });
+  return {
+    worker,
+    api: apiClient(worker.url),
+    token: tokenMinter(TEST_TOKEN_KEY),
+    async close() {
+      await worker.close();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A worker in this process beside a running sidecar (whose secret store holds `TEST_TOKEN_KEY`). */
+export async function startDaprTestWorker(
+  sidecar: { httpPort: number; grpcPort: number },
+  port: number,
+  env: Record<string, string> = {},
+): Promise<TestWorker> {
+  const config = loadConfig({
+    PORT: String(port),
+    AGENTSTATE_STORE: 'dapr',
+    DAPR_HTTP_PORT: String(sidecar.httpPort),
+    DAPR_GRPC_PORT: String(sidecar.grpcPort),
+    ...env,
+  });
+  const worker = await startWorker(config, createLogger('silent'), { notice: () => undefined });
+  return {
+    worker,
+    api: apiClient(worker.url),
+    token: tokenMinter(TEST_TOKEN_KEY),
+    close: () => worker.close(),
+  };
+}
