@@ -154,16 +154,23 @@ describeWithDapr('service invocation: apps call agentstate through their sidecar
     expect(res.body.error.message).toMatch(/actForAgents/);
   });
 
-  it('refuses an app the policy does not list, even when it claims to be the gateway', async () => {
-    // daprd (1.18) forwards a caller's own dapr-caller-app-id and adds the true one after
-    // it; node joins the two into "agent-gateway, intruder", which names no listed app.
-    for (const headers of [{}, { 'dapr-caller-app-id': 'agent-gateway' }]) {
-      const res = await intruder.call('state.persistent.get', { key: 'k' }, { agent: 'agent-1', headers });
-      expect(res.status, JSON.stringify(res.body)).toBe(403);
-      expect(res.body.error.code).toBe('Forbidden');
-      expect(res.body.error.message).toContain('intruder');
-      expect(JSON.stringify(res.body)).not.toContain('summarise');
-    }
+  it('refuses an app the policy does not list', async () => {
+    const res = await intruder.call('state.persistent.get', { key: 'k' }, { agent: 'agent-1' });
+    expect(res.status, JSON.stringify(res.body)).toBe(403);
+    expect(res.body.error.code).toBe('Forbidden');
+    expect(res.body.error.message).toContain('intruder');
+    expect(JSON.stringify(res.body)).not.toContain('summarise');
+  });
+
+  it('refuses a caller that sends its own dapr-caller-app-id through its sidecar', async () => {
+    // daprd (1.18) forwards the caller's header and appends the true one after it.
+    const headers = { 'dapr-caller-app-id': 'agent-gateway' };
+    const res = await intruder.call('state.persistent.get', { key: 'k' }, { agent: 'agent-1', headers });
+    expect(res.status, JSON.stringify(res.body)).toBe(401);
+    expect(res.body.error).toMatchObject({
+      code: 'Unauthenticated',
+      message: expect.stringMatching(/appears 2 times/),
+    });
   });
 
   it('trusts dapr-caller-app-id on a direct call only next to the app API token', async () => {

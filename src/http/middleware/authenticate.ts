@@ -92,7 +92,16 @@ export function authenticate(options: AuthenticateOptions): RequestHandler {
       }
       return caller;
     }
-    const appId = singleHeader(headers, 'dapr-caller-app-id');
+    // daprd appends its `dapr-caller-app-id` to one the caller sent itself (seen with
+    // 1.18), and node joins repeats into "forged, real": never guess which is real.
+    const appIds = req.headersDistinct['dapr-caller-app-id'];
+    if (appIds !== undefined && appIds.length > 1) {
+      throw new AppError(
+        'Unauthenticated',
+        `dapr-caller-app-id appears ${appIds.length} times: a caller sent its own next to its sidecar's`,
+      );
+    }
+    const appId = appIds?.[0];
     if (appId !== undefined) {
       if (expectedAppToken === undefined) {
         throw new AppError(
