@@ -13,6 +13,7 @@ import { createLogger } from '../../logging.ts';
 import type { EventBus } from '../../ports/event-bus.ts';
 import type { KvStore } from '../../ports/kv-store.ts';
 import { createLiveChanges, type LiveChanges } from '../../service/change-feed.ts';
+import { readSse, type SseMessage } from '../../testing/sse-reader.ts';
 import { errorHandler, notFoundHandler } from '../error-handler.ts';
 import { watchRoutes } from './watch.ts';
 
@@ -99,43 +100,6 @@ function change(key: string, tenant = 't1'): SharedChangeEvent {
   };
 }
 
-interface SseMessage {
-  event?: string;
-  id?: string;
-  data?: string;
-  comment?: string;
-}
-
-/** Reads Server-Sent Events from a response body as they arrive. */
-function sseReader(res: Response) {
-  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
-  const messages: SseMessage[] = [];
-  let buffer = '';
-  const pump = (async () => {
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) return;
-      buffer += value;
-      let end;
-      while ((end = buffer.indexOf('\n\n')) >= 0) {
-        const block = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        const message: SseMessage = {};
-        for (const line of block.split('\n')) {
-          if (line.startsWith(':')) message.comment = line.slice(1).trim();
-          else {
-            const colon = line.indexOf(':');
-            const field = line.slice(0, colon) as 'event' | 'id' | 'data';
-            message[field] = line.slice(colon + 1).trimStart();
-          }
-        }
-        messages.push(message);
-      }
-    }
-  })().catch(() => {});
-  return { messages, ended: pump };
-}
-
 describe('GET /v1/shared/watch', () => {
   const streams: AbortController[] = [];
   afterEach(() => {
@@ -158,7 +122,7 @@ describe('GET /v1/shared/watch', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
     expect(res.headers.get('cache-control')).toContain('no-cache');
-    const { messages } = sseReader(res);
+    const { messages } = readSse(res);
     const wanted = change('config.mode');
     for (const event of [change('other.key'), change('config.mode', 't2'), wanted])
       await bus.publish(SHARED_CHANGES_TOPIC, event);
@@ -170,8 +134,8 @@ describe('GET /v1/shared/watch', () => {
   });
 
   it('streams every change without a prefix, and a numeric-looking prefix is text', async () => {
-    const all = sseReader((await open(agentB)).res).messages;
-    const years = sseReader((await open(agentB, '?prefix=2024')).res).messages;
+    const all = readSse((await open(agentB)).res).messages;
+    const years = readSse((await open(agentB, '?prefix=2024')).res).messages;
     await within(() => expect(listening).toBe(2));
     for (const key of ['a', '2024.q1', '2025']) await bus.publish(SHARED_CHANGES_TOPIC, change(key));
     const keys = (messages: SseMessage[]) =>
@@ -183,7 +147,7 @@ describe('GET /v1/shared/watch', () => {
   it('sends heartbeat comments and stops listening when the client goes away', async () => {
     await within(() => expect(listening).toBe(0));
     const { res, controller } = await open(agentB, '?prefix=config.');
-    const { messages } = sseReader(res);
+    const { messages } = readSse(res);
     expect(listening).toBe(1);
     await within(() => expect(messages.filter((m) => m.comment === 'heartbeat').length).toBeGreaterThan(1));
     controller.abort();
