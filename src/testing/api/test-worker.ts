@@ -4,6 +4,18 @@ import { join } from 'node:path';
 import { loadConfig } from '../../config.ts';
 import { createLogger } from '../../logging.ts';
 import { startWorker, type Worker } from '../../service/worker.ts';
+import {
+  freePort,
+  localFileSecretStore,
+  localStorageBinding,
+  makeTempDir,
+  redisPubSub,
+  redisStateStore,
+  startDaprd,
+  type DaprdOptions,
+  type DaprSidecar,
+  type RedisServer,
+} from '../harness/index.ts';
 import { apiClient, tokenMinter, type ApiClient } from './api-client.ts';
 
 /** A worker in this process with a client and a token minter for its key. */
@@ -62,4 +74,48 @@ export async function startDaprTestWorker(
     token: tokenMinter(TEST_TOKEN_KEY),
     close: () => worker.close(),
   };
+}
+
+/**
+ * A worker in this process beside its own daprd, with the components of `components/`
+ * over `redis` (state, pub/sub, broadcast), a local folder (blobs) and a secrets file
+ * holding `TEST_TOKEN_KEY`. `close` stops both.
+ */
+export async function startDaprBackedTestWorker(
+  redis: RedisServer,
+  env: Record<string, string> = {},
+  sidecarOptions: Partial<DaprdOptions> = {},
+): Promise<TestWorker & { readonly sidecar: DaprSidecar }> {
+  const dir = await makeTempDir('agentstate-dapr-worker');
+  const secretsFile = join(dir, 'secrets.json');
+  await writeFile(secretsFile, JSON.stringify({ 'agentstate-token-key': TEST_TOKEN_KEY }));
+  const appPort = await freePort();
+  const sidecar = await startDaprd({
+    appId: 'agentstate',
+    appPort,
+    components: [
+      redisStateStore('agentstate-state', redis),
+      redisPubSub('agentstate-pubsub', redis),
+      redisPubSub('agentstate-broadcast', redis, { consumerID: '{uuid}', maxLenApprox: 1000 }),
+      localStorageBinding('agentstate-blobs', join(dir, 'blobs')),
+      localFileSecretStore('agentstate-secrets', secretsFile),
+    ],
+    ...sidecarOptions,
+  });
+  try {
+    const worker = await startDaprTestWorker(sidecar, appPort, env);
+    await sidecar.waitHealthy();
+    return {
+      ...worker,
+      sidecar,
+      async close() {
+        await worker.close();
+        await sidecar.stop();
+        await rm(dir, { recursive: true, force: true });
+      },
+    };
+  } catch (error) {
+    await sidecar.stop();
+    throw error;
+  }
 }
