@@ -122,6 +122,10 @@ function inboxRecords(ctx: InboxContext, keys: InboxKeys) {
  * the same change then finds its id in `recent`). So a redelivery never adds a second
  * entry, unless more than `DEDUPE_WINDOW` other entries were committed to this inbox in
  * between: `recent` has forgotten the first by then, and the change is delivered again.
+ * One more window leaves garbage, never a wrong answer: a delivery that stalls between
+ * reading the head and creating entry `last + 1` while others fill, acknowledge and
+ * sweep that slot re-creates it below `first`; it deletes it when it retries, but if it
+ * dies first the record stays, unread by anyone.
  */
 export async function deliverToInbox(
   ctx: InboxContext,
