@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { Router } from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AppError } from '../core/errors.ts';
 import { createLogger } from '../logging.ts';
 import type { Readiness } from '../service/readiness.ts';
 import { createApp } from './app.ts';
@@ -84,5 +85,35 @@ describe('HTTP app', () => {
     const res = await fetch(`${base}/v1/nothing-here`);
     expect(res.status).toBe(404);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('RouteNotFound');
+  });
+});
+
+describe('request logs', () => {
+  it('carry the W3C traceparent Dapr propagates on every line of the request, errors included', async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const destination = {
+      write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>),
+    };
+    const failing = Router().post('/fail', (req) => {
+      req.log.info('handling');
+      throw new AppError('KeyNotFound', 'no such key');
+    });
+    const app = createApp({ logger: createLogger('debug', destination), readiness, routes: [failing] });
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    try {
+      const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+      const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/fail`, {
+        method: 'POST',
+        headers: { traceparent },
+      });
+      expect(res.status).toBe(404);
+      await new Promise((resolve) => setImmediate(resolve));
+      const messages = lines.map((line) => line['msg']);
+      expect(messages).toEqual(expect.arrayContaining(['handling', 'no such key', 'request']));
+      for (const line of lines) expect(line['traceparent'], JSON.stringify(line)).toBe(traceparent);
+    } finally {
+      server.close();
+    }
   });
 });
