@@ -14,6 +14,12 @@ import {
   sessionEventSchema,
   sessionInfoSchema,
 } from '../core/sessions/session-schemas.ts';
+import {
+  inboxAckInputSchema,
+  inboxAckResultSchema,
+  inboxPageSchema,
+  watchedChangeSchema,
+} from '../core/watch/watch-schemas.ts';
 import { errorStatus } from './error-status.ts';
 
 // The OpenAPI 3.1 document of /openapi.json, generated from the zod schemas every
@@ -40,6 +46,8 @@ interface Operation {
   readonly response?: z.ZodType;
   readonly status?: 200 | 201;
   readonly query?: readonly string[];
+  /** A `text/event-stream` whose events carry this as `data`. */
+  readonly stream?: z.ZodType;
 }
 
 const keyPath = 'The key, percent-encoded as one path segment.';
@@ -186,6 +194,27 @@ const operations: readonly Operation[] = [
     summary: 'Delete a shared key',
     capability: 'state.shared.delete',
   },
+  {
+    method: 'get',
+    path: '/v1/agents/{agent}/inbox',
+    summary: 'Read the unacknowledged changes of watched shared keys',
+    response: inboxPageSchema,
+    query: ['after', 'limit'],
+  },
+  {
+    method: 'post',
+    path: '/v1/agents/{agent}/inbox/ack',
+    summary: 'Acknowledge the inbox up to a sequence number',
+    body: inboxAckInputSchema,
+    response: inboxAckResultSchema,
+  },
+  {
+    method: 'get',
+    path: '/v1/shared/watch',
+    summary: "Server-Sent Events (event: change) of the tenant's shared changes under a prefix",
+    query: ['prefix'],
+    stream: watchedChangeSchema,
+  },
 ];
 
 function errorResponses() {
@@ -224,7 +253,9 @@ function restOperation(operation: Operation) {
     name,
     in: 'query',
     required: false,
-    schema: (inputProperties as Record<string, unknown>)[name] ?? { type: 'integer', minimum: 0 },
+    schema:
+      (inputProperties as Record<string, unknown>)[name] ??
+      (name === 'prefix' ? { type: 'string' } : { type: 'integer', minimum: 0 }),
   }));
   const headers =
     operation.path.startsWith('/v1/shared/keys/') && operation.method === 'put'
@@ -244,6 +275,9 @@ function restOperation(operation: Operation) {
       [String(operation.status ?? 200)]: {
         description: 'Success',
         ...(response === undefined ? {} : { content: json(response, 'output') }),
+        ...(operation.stream === undefined
+          ? {}
+          : { content: { 'text/event-stream': { itemSchema: jsonSchemaOf(operation.stream, 'output') } } }),
       },
       ...errorResponses(),
     },

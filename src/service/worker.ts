@@ -139,9 +139,10 @@ async function shutdown(
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeIdleConnections();
   const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+  // Ends the live streams, which would otherwise hold the server open for the whole grace.
+  await stopAll(stops);
   await closed;
   clearTimeout(timer);
-  await stopAll(stops);
   await closeAdapters(adapters);
   logger.info('stopped');
 }

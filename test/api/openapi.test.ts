@@ -1,0 +1,60 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SPEC_CAPABILITIES } from '../../src/testing/api/capability-suite.ts';
+import { startEmbeddedTestWorker, type TestWorker } from '../../src/testing/api/test-worker.ts';
+
+let w: TestWorker;
+beforeAll(async () => {
+  w = await startEmbeddedTestWorker();
+}, 60_000);
+afterAll(async () => w?.close());
+
+describe('/openapi.json', () => {
+  it('describes every capability and REST route, with schemas generated from the zod schemas', async () => {
+    const res = await w.api.request('GET', '/openapi.json');
+    expect(res.status).toBe(200);
+    const doc = res.body;
+    expect(doc.openapi).toBe('3.1.0');
+    for (const name of SPEC_CAPABILITIES) {
+      const operation = doc.paths[`/v1/capabilities/${name}`]?.post;
+      expect(operation, name).toBeDefined();
+      expect(operation.requestBody.content['application/json'].schema.type).toBe('object');
+      expect(operation.responses['200'].content['application/json'].schema).toBeTypeOf('object');
+      expect(operation.responses['403'].content['application/json'].schema.$ref).toBe(
+        '#/components/schemas/Error',
+      );
+    }
+    for (const [path, methods] of Object.entries({
+      '/v1/sessions': ['post'],
+      '/v1/sessions/{id}': ['get', 'delete'],
+      '/v1/sessions/{id}/state': ['get', 'delete'],
+      '/v1/sessions/{id}/state/{key}': ['get', 'put', 'delete'],
+      '/v1/sessions/{id}/messages': ['get', 'post'],
+      '/v1/sessions/{id}/events': ['get', 'post'],
+      '/v1/agents/{agent}/state': ['get'],
+      '/v1/agents/{agent}/query': ['get'],
+      '/v1/agents/{agent}/state/{key}': ['get', 'put', 'delete'],
+      '/v1/agents/{agent}/state/{key}/history': ['get'],
+      '/v1/agents/{agent}/inbox': ['get'],
+      '/v1/agents/{agent}/inbox/ack': ['post'],
+      '/v1/shared/keys': ['get'],
+      '/v1/shared/keys/{key}': ['get', 'put', 'delete'],
+      '/v1/shared/watch': ['get'],
+    })) {
+      for (const method of methods) expect(doc.paths[path]?.[method], `${method} ${path}`).toBeDefined();
+    }
+    const setInput =
+      doc.paths['/v1/capabilities/state.shared.set'].post.requestBody.content['application/json'].schema;
+    expect(setInput.required).toEqual(expect.arrayContaining(['key', 'value', 'expected_version']));
+    const ifMatch = doc.paths['/v1/shared/keys/{key}'].put.parameters.find(
+      (p: { name: string }) => p.name === 'If-Match',
+    );
+    expect(ifMatch).toMatchObject({ in: 'header', required: true });
+    expect(doc.components.schemas.Error.properties.error.properties.code.enum).toContain('VersionConflict');
+  });
+
+  it('answers without credentials, like the probes', async () => {
+    expect((await w.api.request('GET', '/openapi.json')).status).toBe(200);
+    expect((await w.api.request('GET', '/metrics')).status).toBe(200);
+    expect((await w.api.request('GET', '/v1/capabilities')).status).toBe(401);
+  });
+});
