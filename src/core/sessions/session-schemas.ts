@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { isAppError } from '../errors.ts';
 import { idSchema } from '../identity/caller.ts';
 import { jsonSchema } from '../json.ts';
-import { assertValidKeyPrefix, assertValidUserKey, USER_KEY_MAX_BYTES } from '../state/user-key.ts';
+import { keyPrefixSchema, userKeySchema } from '../state/key-schemas.ts';
+import { USER_KEY_MAX_BYTES } from '../state/user-key.ts';
 
 // The inputs and outputs of sessions: the state.session.* capabilities exactly as the
 // spec lists them (plus `limit`/`cursor` pagination on list), the session lifecycle, and
@@ -20,29 +20,12 @@ const timestamp = z.iso.datetime();
 const count = z.number().int().nonnegative();
 const seq = z.number().int().positive();
 
-/** Adds the message of the `InvalidInput` that `check` throws as a zod issue. */
-function issueFrom(check: (value: string) => void) {
-  return (value: string, ctx: z.RefinementCtx) => {
-    try {
-      check(value);
-    } catch (error) {
-      if (!isAppError(error, 'InvalidInput')) throw error;
-      ctx.addIssue(error.message);
-    }
-  };
-}
-
 export const sessionIdSchema = z.uuid().describe('The session, as `open` answered it.');
 
-const sessionKey = z
-  .string()
-  .min(1)
-  .max(USER_KEY_MAX_BYTES)
-  .superRefine(issueFrom((key) => assertValidUserKey(key)))
-  .describe(
-    `A key of session state: any string of 1 to ${USER_KEY_MAX_BYTES} bytes of UTF-8 without control characters. ` +
-      "Keys are opaque; dotted names such as 'task.current' help to organise them.",
-  );
+const sessionKey = userKeySchema.describe(
+  `A key of session state: 1 to ${USER_KEY_MAX_BYTES} bytes of UTF-8 without control characters or '.'/'..' path segments. ` +
+    "Dotted names such as 'task.current' help to organise keys.",
+);
 
 // ---- lifecycle ----
 
@@ -113,10 +96,7 @@ export const sessionDeleteResultSchema = z.strictObject({
 export type SessionDeleteResult = z.infer<typeof sessionDeleteResultSchema>;
 
 export const sessionListInputSchema = z.strictObject({
-  prefix: z
-    .string()
-    .max(USER_KEY_MAX_BYTES)
-    .superRefine(issueFrom(assertValidKeyPrefix))
+  prefix: keyPrefixSchema
     .exactOptional()
     .describe("Only keys that start with this, e.g. 'task.'; every key when absent."),
   limit: z

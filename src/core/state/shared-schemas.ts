@@ -1,9 +1,8 @@
 import { z } from 'zod';
-import { isAppError } from '../errors.ts';
 import { idSchema } from '../identity/caller.ts';
 import { jsonSchema } from '../json.ts';
 import { MAX_PAGE_LIMIT } from './persistent-input.ts';
-import { assertValidKeyPrefix, assertValidUserKey } from './user-key.ts';
+import { keyCursorSchema, keyPrefixSchema, userKeySchema } from './key-schemas.ts';
 
 // The inputs and outputs of the state.shared.* capabilities, exactly as the spec lists
 // them (plus `limit` and `cursor` for pagination). Every surface validates requests and
@@ -11,25 +10,9 @@ import { assertValidKeyPrefix, assertValidUserKey } from './user-key.ts';
 // JSON Schema cannot say (bytes, control characters) are refinements that reuse the
 // checks of `user-key.ts`, and the domain functions check the same again.
 
-/** Turns one of the `assert…` checks of `user-key.ts` into a zod refinement. */
-function refinedBy(check: (value: string) => void) {
-  return (value: string, context: z.RefinementCtx) => {
-    try {
-      check(value);
-    } catch (error) {
-      if (!isAppError(error, 'InvalidInput')) throw error;
-      context.addIssue({ code: 'custom', message: error.message });
-    }
-  };
-}
-
-const keySchema = z
-  .string()
-  .min(1)
-  .superRefine(refinedBy(assertValidUserKey))
-  .describe(
-    "A key of the tenant's shared state: any UTF-8 text of 1 to 512 bytes without control characters. Characters such as '/', '..' or '%' have no special meaning.",
-  );
+const keySchema = userKeySchema.describe(
+  "A key of the tenant's shared state: 1 to 512 bytes of UTF-8 without control characters or '.'/'..' path segments.",
+);
 const timestamp = z.iso.datetime();
 const ownerSchema = idSchema.describe('The agent whose write (or delete) made the current version.');
 const count = z.int().nonnegative();
@@ -85,9 +68,7 @@ export const sharedDeleteResultSchema = z.object({
 export type SharedDeleteResult = z.infer<typeof sharedDeleteResultSchema>;
 
 export const sharedListInputSchema = z.strictObject({
-  prefix: z
-    .string()
-    .superRefine(refinedBy(assertValidKeyPrefix))
+  prefix: keyPrefixSchema
     .optional()
     .describe('Only keys that start with this text; every key when left out.'),
   limit: z
@@ -96,11 +77,7 @@ export const sharedListInputSchema = z.strictObject({
     .max(MAX_PAGE_LIMIT)
     .optional()
     .describe(`The most entries to answer in one page. Defaults to ${MAX_PAGE_LIMIT}.`),
-  cursor: z
-    .string()
-    .superRefine(refinedBy((cursor) => assertValidUserKey(cursor, 'cursor')))
-    .optional()
-    .describe('The cursor of the previous page, to continue after it.'),
+  cursor: keyCursorSchema.optional(),
 });
 export type SharedListInput = z.infer<typeof sharedListInputSchema>;
 
