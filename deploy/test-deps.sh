@@ -36,6 +36,7 @@ postgres_bin_dir() {
 
 missing_packages() {
   command -v redis-server >/dev/null || echo redis-server
+  command -v redis-cli >/dev/null || echo redis-tools
   postgres_bin_dir >/dev/null || echo postgresql
   # The README's curl examples run as a test (test/readme/).
   command -v curl >/dev/null || echo curl
