@@ -153,6 +153,14 @@ describe('denials', () => {
     const token = await w.token('t1', 'other');
     const res = await w.api.call('state.persistent.get', { key: 'k' }, { token, agent: 'owner' });
     expect(res.status).toBe(403);
+    const { records } = await createDenialAudit(w.worker.adapters.kv).list('t1', { limit: 1000 });
+    expect(
+      records.filter((record) => record.action === 'POST /v1/capabilities/state.persistent.get'),
+    ).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ caller: expect.objectContaining({ principal: 'other' }) }),
+      ]),
+    );
   });
 
   it('audits every refused request in the caller tenant', async () => {

@@ -85,6 +85,8 @@ export function authenticate(options: AuthenticateOptions): RequestHandler {
         !hasRole(caller, 'supervisor') &&
         !hasRole(caller, 'operator')
       ) {
+        // Proven, but refused: the refusal is audited in the caller's tenant like any other.
+        req.caller = caller;
         throw new AppError(
           'Forbidden',
           'an agent token may not act for another agent (x-agent-id differs from the token subject)',
