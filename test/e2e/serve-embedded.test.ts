@@ -49,12 +49,28 @@ describe('agentstate serve on the embedded default', () => {
     expect(Object.values(body.checks).every((check) => check.ok)).toBe(true);
   });
 
+  it('prints a development token on stderr that the API accepts, and says what it is', async () => {
+    const logs = worker.logs();
+    expect(logs).toContain('DEVELOPMENT TOKEN');
+    expect(logs).toMatch(/Not for production/);
+    const token = /export AGENTSTATE_TOKEN=(\S+)/.exec(logs)?.[1];
+    expect(token).toBeDefined();
+    const unauthenticated = await fetch(`http://127.0.0.1:${port}/v1/capabilities`);
+    expect(unauthenticated.status).toBe(401);
+    const res = await fetch(`http://127.0.0.1:${port}/v1/capabilities`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(res.status).toBe(200);
+  });
+
   it('logs JSON lines and stops cleanly on SIGTERM', async () => {
     expect(await worker.stop()).toEqual({ code: 0, signal: null });
+    // stdout is JSON lines; the development token notice is plain text on stderr.
     const lines = worker
       .logs()
       .trim()
       .split('\n')
+      .filter((line) => line.startsWith('{'))
       .map((line) => JSON.parse(line) as { msg: string });
     expect(lines.map((l) => l.msg)).toEqual(expect.arrayContaining(['agentstate listening', 'stopped']));
   });
