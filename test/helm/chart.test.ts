@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments, stringify } from 'yaml';
+import { loadConfig } from '../../src/config.ts';
+import { parsePolicy } from '../../src/core/identity/policy.ts';
 
 // The Helm chart (helm/agentstate), checked with a real helm built by
 // deploy/helm/build.sh: lint, render with default and with PostgreSQL + Azure values,
@@ -61,6 +63,7 @@ interface Container {
   name: string;
   env: Array<{ name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }>;
   ports: Array<{ name: string; containerPort: number }>;
+  volumeMounts?: Array<{ name: string; mountPath: string; readOnly?: boolean }>;
   livenessProbe: { httpGet: { path: string; port: string | number } };
   readinessProbe: { httpGet: { path: string; port: string | number } };
   startupProbe?: { httpGet: { path: string; port: string | number } };
@@ -77,7 +80,7 @@ interface PodTemplate {
   spec: {
     terminationGracePeriodSeconds: number;
     containers: Container[];
-    volumes?: Array<{ name: string }>;
+    volumes?: Array<{ name: string; configMap?: { name: string } }>;
   };
 }
 
@@ -331,6 +334,78 @@ function chartSuite(helmPath: string): void {
         }
       });
     }
+
+    describe('caller apps and limits', () => {
+      const callerApps = {
+        'agent-gateway': { tenant: 'acme', roles: ['agent'], actForAgents: true },
+        reporting: { tenant: 'acme', roles: ['supervisor'] },
+      };
+
+      it('mounts the app-id policy from a ConfigMap that the worker parses as given', () => {
+        const docs = render({ callerApps });
+        const configMap = one(docs, 'ConfigMap', 'agentstate-policy');
+        const policyText = (configMap as unknown as { data: Record<string, string> }).data['policy.yaml']!;
+        expect(parsePolicy(policyText)).toEqual({
+          apps: { ...callerApps, reporting: { ...callerApps.reporting, actForAgents: false } },
+        });
+        const container = worker(docs);
+        const file = envOf(container)['AGENTSTATE_POLICY_FILE']!;
+        const mount = container.volumeMounts?.find((m) => file.startsWith(`${m.mountPath}/`));
+        expect(mount).toMatchObject({ name: 'policy', readOnly: true });
+        expect(file.slice(mount!.mountPath.length + 1)).toBe('policy.yaml');
+        const volume = podTemplate(docs).spec.volumes?.find((v) => v.name === 'policy');
+        expect(volume?.configMap?.name).toBe('agentstate-policy');
+        expect(podTemplate(docs).metadata.annotations['checksum/policy']).not.toBe(
+          podTemplate(render()).metadata.annotations['checksum/policy'],
+        );
+      });
+
+      it('admits no Dapr caller by default', () => {
+        const docs = render();
+        expect(only(docs, 'ConfigMap')).toEqual([]);
+        expect(envOf(worker(docs))['AGENTSTATE_POLICY_FILE']).toBeUndefined();
+      });
+
+      it('refuses caller apps without the app API token that makes them trustworthy', () => {
+        const result = template({ callerApps, appApiToken: { secretName: '' } });
+        expect(result.status).not.toBe(0);
+        expect(result.stderr).toMatch(/callerApps needs appApiToken/);
+      });
+
+      it('rejects a policy the worker would refuse', () => {
+        for (const apps of [
+          { gw: { tenant: 'acme', roles: ['agent'], actForAgent: true } },
+          { gw: { tenant: 'acme', roles: ['admin'] } },
+          { gw: { tenant: 'acme', roles: [] } },
+          { 'bad id!': { tenant: 'acme', roles: ['agent'] } },
+        ]) {
+          const result = template({ callerApps: apps });
+          expect(result.status, JSON.stringify(apps)).not.toBe(0);
+          expect(result.stderr).toMatch(/schema/i);
+        }
+      });
+
+      it('passes the limits to the worker as its configuration reads them', () => {
+        const limits = {
+          sessionIdleTimeoutSeconds: 600,
+          sessionMaxLifetimeSeconds: 7200,
+          sessionQuotaBytes: 1048576,
+          persistentQuotaBytes: 5368709120,
+          persistentRetention: 10,
+          sharedQuotaBytes: 0,
+        };
+        const env = envOf(worker(render({ limits })));
+        const config = loadConfig(env);
+        expect(config.limits).toEqual({
+          sessionIdleTimeoutSeconds: 600,
+          sessionMaxLifetimeSeconds: 7200,
+          sessionQuotaBytes: 1048576,
+          persistentQuotaBytes: 5368709120,
+          persistentRetention: 10,
+          sharedQuotaBytes: 0,
+        });
+      });
+    });
 
     it('follows dapr.appId in the annotations and every scope', () => {
       const docs = render({ dapr: { appId: 'agents-prod' } });
