@@ -4,7 +4,7 @@ import type { Json } from '../json.ts';
 import { ignoringConflict, retryOnConflict, RETRY } from '../state/cas-retry.ts';
 import type { SessionKeys } from './session-keys.ts';
 import type { MetaChange, SessionHandle } from './session-record.ts';
-import { decodeRecord } from './session-records.ts';
+import { decodeRecord } from '../state/stored-record.ts';
 import { readMany } from './store-batches.ts';
 
 /** One of a session's append-only logs: its messages or its events. */

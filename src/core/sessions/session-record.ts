@@ -5,7 +5,8 @@ import { retryOnConflict } from '../state/cas-retry.ts';
 import { sessionNotFound } from './session-errors.ts';
 import { sessionKeys, type SessionKeys } from './session-keys.ts';
 import { dataTtlSeconds, isExpired, recordTtlSeconds, refreshDue } from './session-lifetime.ts';
-import { decodeRecord, sessionMetaSchema, type SessionMeta } from './session-records.ts';
+import { sessionMetaSchema, type SessionMeta } from './session-records.ts';
+import { decodeRecord } from '../state/stored-record.ts';
 import { sessionIdSchema } from './session-schemas.ts';
 import { withTtl } from './ttl-kv-store.ts';
 

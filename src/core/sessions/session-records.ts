@@ -1,7 +1,6 @@
 import { z } from 'zod';
-import { AppError } from '../errors.ts';
 import { jsonSchema } from '../json.ts';
-import type { KvEntry } from '../../ports/kv-store.ts';
+import { intentSchema } from '../state/usage-counter.ts';
 
 // The records of sessions as they are stored. Everything read back from the store is
 // decoded with these schemas (or, for messages and events, with their answer schemas),
@@ -35,14 +34,6 @@ export const sessionMetaSchema = z.object({
 export type SessionMeta = z.infer<typeof sessionMetaSchema>;
 
 /**
- * A size change committed on a value record whose follow-up on the usage record may not
- * have run yet: whoever reads the record applies `usage_delta` (once, by `id`) and then
- * clears it.
- */
-export const intentSchema = z.object({ id: z.uuid(), usage_delta: z.number().int() });
-export type Intent = z.infer<typeof intentSchema>;
-
-/**
  * The current value of one key, or a tombstone after a delete. Tombstones stay until the
  * session's hard expiry, so a value record is never physically deleted while its
  * session lives and its ETag never starts over (Redis restarts ETags at 1).
@@ -59,25 +50,3 @@ export const valueRecordSchema = z
     message: 'a tombstone holds no value',
   });
 export type ValueRecord = z.infer<typeof valueRecordSchema>;
-
-/** How many applied intent ids a usage record remembers, so that an intent applies once. */
-export const APPLIED_IDS_KEPT = 1000;
-
-/** The bytes of one namespace's live values, and the intents already counted in it. */
-export const usageSchema = z.object({
-  bytes: z.number().int(),
-  applied: z.array(z.uuid()).max(APPLIED_IDS_KEPT),
-});
-export type Usage = z.infer<typeof usageSchema>;
-
-/** Decodes a stored record; a record that does not match is `DatabaseError`. */
-export function decodeRecord<T>(schema: z.ZodType<T>, entry: KvEntry, storeKey: string): T {
-  const parsed = schema.safeParse(entry.value);
-  if (!parsed.success)
-    throw new AppError(
-      'DatabaseError',
-      `store record ${storeKey} is damaged: ${z.prettifyError(parsed.error)}`,
-      { cause: parsed.error },
-    );
-  return parsed.data;
-}

@@ -17,7 +17,7 @@ import {
   type SessionListResult,
   type SessionSetResult,
 } from './session-schemas.ts';
-import { intentFor } from './usage-counter.ts';
+import { intentFor } from '../state/usage-counter.ts';
 import { isLive, openValueSpace, type ValueSpace } from './value-space.ts';
 
 /**

@@ -4,9 +4,10 @@ import { retryOnConflict } from '../state/cas-retry.ts';
 import { createKeyIndex, type KeyIndex } from '../state/key-index.ts';
 import { sessionQuotaExceeded } from './session-errors.ts';
 import type { ValueKeys } from './session-keys.ts';
-import { decodeRecord, valueRecordSchema, type ValueRecord } from './session-records.ts';
+import { valueRecordSchema, type ValueRecord } from './session-records.ts';
+import { decodeRecord } from '../state/stored-record.ts';
 import { deleteMany, readMany } from './store-batches.ts';
-import { createUsageCounter, type UsageCounter } from './usage-counter.ts';
+import { createUsageCounter, indexRecount, type UsageCounter } from '../state/usage-counter.ts';
 
 /** A value record as read, with the ETag that a compare-and-swap on it must carry. */
 export interface ValueEntry {
@@ -91,17 +92,9 @@ export function openValueSpace(kv: KvStore, keys: ValueKeys, quotaBytes: number)
     key: keys.usage,
     quotaBytes,
     exceeded: sessionQuotaExceeded,
-    async recount(applied) {
-      let bytes = 0;
-      await forEachPage(async (records) => {
-        for (const { record } of records.values()) {
-          const size = isLive(record) ? record.size_bytes : 0;
-          const { pending } = record;
-          bytes += pending === undefined || applied.has(pending.id) ? size : size - pending.usage_delta;
-        }
-      });
-      return bytes;
-    },
+    recount: indexRecount(index, async (userKeys) =>
+      [...(await readValues(userKeys)).values()].map(({ record }) => record),
+    ),
   });
 
   return {

@@ -1,7 +1,8 @@
 import { AppError } from '../errors.ts';
 import type { KvEntry, KvStore } from '../../ports/kv-store.ts';
 import type { PersistentKeys } from './persistent-keys.ts';
-import { decodeRecord, headSchema, type Head } from './persistent-records.ts';
+import { headSchema, type Head } from './persistent-records.ts';
+import { decodeRecord } from './stored-record.ts';
 
 /** One agent's persistent state: the store and where in it the namespace lives. */
 export interface PersistentStore {

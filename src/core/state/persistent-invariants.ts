@@ -4,7 +4,9 @@ import { jsonByteLength } from '../json.ts';
 import type { KvStore } from '../../ports/kv-store.ts';
 import { persistentKeys } from './persistent-keys.ts';
 import type { PersistentModel } from './persistent-model.ts';
-import { decodeRecord, headSchema, usageSchema } from './persistent-records.ts';
+import { headSchema } from './persistent-records.ts';
+import { decodeRecord } from './stored-record.ts';
+import { usageSchema } from './usage-counter.ts';
 import type { PersistentListResult } from './persistent-schemas.ts';
 import { createPersistentState, type PersistentState } from './persistent-state.ts';
 

@@ -1,8 +1,7 @@
 import { z } from 'zod';
-import { AppError } from '../errors.ts';
 import { jsonSchema } from '../json.ts';
-import type { KvEntry } from '../../ports/kv-store.ts';
 import { MAX_VERSION } from './persistent-keys.ts';
+import { intentSchema } from './usage-counter.ts';
 
 // The records of persistent state as they are stored. Everything read back from the
 // store is decoded with these schemas, never trusted: a record that does not match is
@@ -10,13 +9,6 @@ import { MAX_VERSION } from './persistent-keys.ts';
 
 const timestamp = z.iso.datetime();
 const version = z.number().int().min(1).max(MAX_VERSION);
-
-/**
- * A change committed on a head whose follow-up on the usage record may not have run
- * yet: whoever reads the head applies `usage_delta` (once, by `id`) and then clears it.
- */
-export const intentSchema = z.object({ usage_delta: z.number().int(), id: z.uuid() });
-export type Intent = z.infer<typeof intentSchema>;
 
 /**
  * The current state of one key: its live version, or a tombstone after a delete.
@@ -53,28 +45,3 @@ export const historyRecordSchema = z.object({
   updated_at: timestamp,
 });
 export type HistoryRecord = z.infer<typeof historyRecordSchema>;
-
-/** How many applied intent ids the usage record remembers, so that an intent applies once. */
-export const APPLIED_IDS_KEPT = 1000;
-
-/** The bytes the namespace's live values take, and the intents already counted in it. */
-export const usageSchema = z.object({
-  bytes: z.number().int(),
-  applied: z.array(z.uuid()).max(APPLIED_IDS_KEPT),
-});
-export type Usage = z.infer<typeof usageSchema>;
-
-/** Decodes a stored record; a record that does not match is `DatabaseError`. */
-export function decodeRecord<T>(schema: z.ZodType<T>, entry: KvEntry, storeKey: string): T {
-  const parsed = schema.safeParse(entry.value);
-  if (!parsed.success) {
-    throw new AppError(
-      'DatabaseError',
-      `store record ${storeKey} is damaged: ${z.prettifyError(parsed.error)}`,
-      {
-        cause: parsed.error,
-      },
-    );
-  }
-  return parsed.data;
-}

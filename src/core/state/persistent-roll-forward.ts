@@ -2,7 +2,7 @@ import { retryOnConflict } from './cas-retry.ts';
 import { isLive, readHead, type HeadEntry, type PersistentStore } from './persistent-heads.ts';
 import type { Head } from './persistent-records.ts';
 import { needsPruning, pruneHistory } from './persistent-retention.ts';
-import type { UsageCounter } from './persistent-usage.ts';
+import type { UsageCounter } from './usage-counter.ts';
 
 /**
  * Finishes, for whoever meets a head, what the writer that committed it may not have

@@ -9,7 +9,8 @@ import { isLive, readHead, readMany, type HeadEntry, type PersistentStore } from
 import { assertJsonValue, assertWholeNumber, MAX_PAGE_LIMIT } from './persistent-input.ts';
 import { MAX_VERSION, persistentKeys } from './persistent-keys.ts';
 import { listLiveHeads } from './persistent-listing.ts';
-import { decodeRecord, historyRecordSchema, type Head, type HistoryRecord } from './persistent-records.ts';
+import { historyRecordSchema, type Head, type HistoryRecord } from './persistent-records.ts';
+import { decodeRecord } from './stored-record.ts';
 import { needsPruning, pruneHistory, visibleFloor } from './persistent-retention.ts';
 import { createRollForward } from './persistent-roll-forward.ts';
 import type {
@@ -20,7 +21,7 @@ import type {
   PersistentQueryResult,
   PersistentSetResult,
 } from './persistent-schemas.ts';
-import { createUsageCounter } from './persistent-usage.ts';
+import { createPersistentUsage } from './persistent-usage.ts';
 import { assertValidKeyPrefix, assertValidUserKey } from './user-key.ts';
 
 export interface PersistentStateOptions {
@@ -84,7 +85,7 @@ const DEFAULT_QUERY_LIMIT = 100;
  * - a history record of version n is written before the head moves past n, with
  *   content fixed by version n, so writers racing for the same move write the same bytes;
  * - the quota counter learns of the change through an intent committed on the head
- *   (`persistent-usage.ts`), which the writer or the head's next reader applies;
+ *   (`usage-counter.ts`), which the writer or the head's next reader applies;
  * - retention deletes history records below the floor after the commit and records its
  *   progress on the head, so the next writer redoes what a crash cut short;
  * - the key index learns of a new key before its head commits and forgets a deleted
@@ -98,7 +99,7 @@ export function createPersistentState(kv: KvStore, options: PersistentStateOptio
   const keys = persistentKeys(tenant, agent);
   const store: PersistentStore = { kv, keys };
   const index = createKeyIndex(kv, { namespace: keys.namespace });
-  const usage = createUsageCounter(store, index, quotaBytes);
+  const usage = createPersistentUsage(store, index, quotaBytes);
   const rollForward = createRollForward(store, usage, retention);
 
   /** The head of a live key, with any unfinished work of its writer done first. */

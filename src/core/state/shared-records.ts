@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { jsonSchema } from '../json.ts';
 import { idSchema } from '../identity/caller.ts';
-import { intentSchema } from './persistent-records.ts';
+import { intentSchema } from './usage-counter.ts';
 
 /**
  * The current state of one shared key as stored: its live version, or a tombstone

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { EventBus } from '../../ports/event-bus.ts';
 import { retryOnConflict } from './cas-retry.ts';
-import type { UsageCounter } from './persistent-usage.ts';
+import type { UsageCounter } from './usage-counter.ts';
 import { auditRecordOf, type AuditTrail } from './shared-audit.ts';
 import { changeEventOf, notificationOf, NOTIFICATIONS_TOPIC, SHARED_CHANGES_TOPIC } from './shared-events.ts';
 import { readSharedHead, type SharedHeadEntry, type SharedStore } from './shared-heads.ts';

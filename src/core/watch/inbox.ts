@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { AppError, isAppError } from '../errors.ts';
 import type { KvEntry, KvStore } from '../../ports/kv-store.ts';
 import { parseInput } from '../parse-input.ts';
-import { decodeRecord } from '../sessions/session-records.ts';
+import { decodeRecord } from '../state/stored-record.ts';
 import { deleteMany, readMany } from '../sessions/store-batches.ts';
 import { ignoringConflict, retryOnConflict, RETRY } from '../state/cas-retry.ts';
 import type { SharedChangeEvent } from '../state/shared-events.ts';

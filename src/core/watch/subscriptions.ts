@@ -1,7 +1,7 @@
 import { AppError, isAppError } from '../errors.ts';
 import type { KvStore } from '../../ports/kv-store.ts';
 import { sessionHandle } from '../sessions/session-record.ts';
-import { decodeRecord } from '../sessions/session-records.ts';
+import { decodeRecord } from '../state/stored-record.ts';
 import { readMany } from '../sessions/store-batches.ts';
 import { retryOnConflict } from '../state/cas-retry.ts';
 import { createKeyIndex, type KeyIndex } from '../state/key-index.ts';

@@ -1,8 +1,35 @@
 import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
 import { isAppError, type AppError } from '../errors.ts';
 import type { KvEntry, KvStore } from '../../ports/kv-store.ts';
-import { retryOnConflict } from '../state/cas-retry.ts';
-import { APPLIED_IDS_KEPT, decodeRecord, usageSchema, type Intent, type Usage } from './session-records.ts';
+import { retryOnConflict } from './cas-retry.ts';
+import type { KeyIndex } from './key-index.ts';
+import { decodeRecord } from './stored-record.ts';
+
+/**
+ * A size change committed on a record (a persistent or shared head, a session value)
+ * whose follow-up on the usage record may not have run yet: whoever reads the record
+ * applies `usage_delta` (once, by `id`) and then clears it.
+ */
+export const intentSchema = z.object({ id: z.uuid(), usage_delta: z.number().int() });
+export type Intent = z.infer<typeof intentSchema>;
+
+/** How many applied intent ids the usage record remembers. */
+export const APPLIED_IDS_KEPT = 1000;
+
+/** The bytes of one namespace's live values, and the intents already counted in it. */
+export const usageSchema = z.object({
+  bytes: z.number().int(),
+  applied: z.array(z.uuid()).max(APPLIED_IDS_KEPT),
+});
+export type Usage = z.infer<typeof usageSchema>;
+
+/** What a recount needs of a stored record: its size, liveness and pending intent. */
+export interface SizedRecord {
+  readonly size_bytes: number;
+  readonly deleted?: true;
+  readonly pending?: Intent;
+}
 
 /**
  * The quota usage of one namespace: one record holding the bytes of its live values.
@@ -98,6 +125,38 @@ export function createUsageCounter(kv: KvStore, options: UsageCounterOptions): U
       if (used + delta <= quotaBytes) return;
       throw exceeded(used, quotaBytes, delta);
     },
+  };
+}
+
+/**
+ * The bytes `record` adds to a recount: its size if live, minus the delta of a pending
+ * intent the counter has not applied yet (applying it later adds the difference).
+ */
+export function countedBytes(record: SizedRecord, applied: ReadonlySet<string>): number {
+  const size = record.deleted === true ? 0 : record.size_bytes;
+  const { pending } = record;
+  return pending === undefined || applied.has(pending.id) ? size : size - pending.usage_delta;
+}
+
+const RECOUNT_PAGE = 1000;
+
+/**
+ * A `recount` over the records a key index lists, read a page at a time by `readPage`;
+ * records of keys that were never written are simply not answered.
+ */
+export function indexRecount(
+  index: KeyIndex,
+  readPage: (keys: readonly string[]) => Promise<Iterable<SizedRecord>>,
+): (applied: ReadonlySet<string>) => Promise<number> {
+  return async (applied) => {
+    let bytes = 0;
+    let after: string | undefined;
+    do {
+      const page = await index.list({ limit: RECOUNT_PAGE, ...(after === undefined ? {} : { after }) });
+      for (const record of await readPage(page.keys)) bytes += countedBytes(record, applied);
+      after = page.cursor;
+    } while (after !== undefined);
+    return bytes;
   };
 }
 
