@@ -26,6 +26,20 @@ export async function currentSession(
   return session;
 }
 
+/**
+ * Runs `run` on the current session (`currentSession`) once the caller may `mode` it,
+ * with the tenant and id every session call names it by.
+ */
+export async function inCurrentSession<T>(
+  services: StateServices,
+  context: CallContext,
+  mode: AccessMode,
+  run: (tenant: string, sessionId: string) => Promise<T>,
+): Promise<T> {
+  const session = await currentSession(services, context, mode);
+  return run(context.caller.tenant, session.session_id);
+}
+
 /** The persistent state of the call's agent, once the caller may `mode` it. */
 export function agentPersistentState(
   services: StateServices,

@@ -12,17 +12,16 @@ import {
 } from '../core/sessions/session-schemas.ts';
 import type { AccessMode } from '../core/identity/authorize.ts';
 import type { SessionState } from '../core/sessions/session-state.ts';
-import { currentSession } from './call-scope.ts';
+import { inCurrentSession } from './call-scope.ts';
 import { defineCapability, type CallContext } from './capability.ts';
 import type { StateServices } from './state-services.ts';
 
-async function sessionState(
+function sessionState(
   services: StateServices,
   context: CallContext,
   mode: AccessMode,
 ): Promise<SessionState> {
-  const session = await currentSession(services, context, mode);
-  return services.sessions.state(context.caller.tenant, session.session_id);
+  return inCurrentSession(services, context, mode, async (tenant, id) => services.sessions.state(tenant, id));
 }
 
 export const sessionCapabilities = [

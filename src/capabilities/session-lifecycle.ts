@@ -13,7 +13,7 @@ import {
   type SessionEvent,
   type SessionInfo,
 } from '../core/sessions/session-schemas.ts';
-import { currentSession } from './call-scope.ts';
+import { currentSession, inCurrentSession } from './call-scope.ts';
 import type { CallContext } from './capability.ts';
 import type { StateServices } from './state-services.ts';
 
@@ -41,47 +41,49 @@ export async function openSession(
 export const getSession = (services: StateServices, context: CallContext): Promise<SessionInfo> =>
   currentSession(services, context, 'read');
 
-export async function endSession(services: StateServices, context: CallContext): Promise<EndSessionResult> {
-  const session = await currentSession(services, context, 'write');
-  return services.sessions.end(context.caller.tenant, session.session_id);
-}
+export const endSession = (services: StateServices, context: CallContext): Promise<EndSessionResult> =>
+  inCurrentSession(services, context, 'write', (tenant, id) => services.sessions.end(tenant, id));
 
-export async function appendMessage(
+export function appendMessage(
   services: StateServices,
   context: CallContext,
   body: unknown,
 ): Promise<Message> {
   const input = parseInput(appendMessageInputSchema, body, 'message');
-  const session = await currentSession(services, context, 'write');
-  return services.sessions.appendMessage(context.caller.tenant, session.session_id, input);
+  return inCurrentSession(services, context, 'write', (tenant, id) =>
+    services.sessions.appendMessage(tenant, id, input),
+  );
 }
 
-export async function listMessages(
+export function listMessages(
   services: StateServices,
   context: CallContext,
   query: unknown,
 ): Promise<MessagePage> {
   const page = parseInput(logPageInputSchema, query, 'page');
-  const session = await currentSession(services, context, 'read');
-  return services.sessions.listMessages(context.caller.tenant, session.session_id, page);
+  return inCurrentSession(services, context, 'read', (tenant, id) =>
+    services.sessions.listMessages(tenant, id, page),
+  );
 }
 
-export async function appendEvent(
+export function appendEvent(
   services: StateServices,
   context: CallContext,
   body: unknown,
 ): Promise<SessionEvent> {
   const input = parseInput(appendEventInputSchema, body, 'event');
-  const session = await currentSession(services, context, 'write');
-  return services.sessions.appendEvent(context.caller.tenant, session.session_id, input);
+  return inCurrentSession(services, context, 'write', (tenant, id) =>
+    services.sessions.appendEvent(tenant, id, input),
+  );
 }
 
-export async function listEvents(
+export function listEvents(
   services: StateServices,
   context: CallContext,
   query: unknown,
 ): Promise<EventPage> {
   const page = parseInput(logPageInputSchema, query, 'page');
-  const session = await currentSession(services, context, 'read');
-  return services.sessions.listEvents(context.caller.tenant, session.session_id, page);
+  return inCurrentSession(services, context, 'read', (tenant, id) =>
+    services.sessions.listEvents(tenant, id, page),
+  );
 }
