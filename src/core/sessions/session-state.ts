@@ -1,6 +1,7 @@
 import { jsonByteLength, type Json } from '../json.ts';
 import { retryOnConflict, RETRY } from '../state/cas-retry.ts';
 import { parseInput } from '../parse-input.ts';
+import { listLive } from '../state/live-listing.ts';
 import { assertAtMost } from './session-input.ts';
 import type { SessionHandle } from './session-record.ts';
 import type { SessionMeta, ValueRecord } from './session-records.ts';
@@ -173,28 +174,21 @@ export function createSessionState({
       const input = parseInput(sessionListInputSchema, options, 'state.session.list input');
       const { prefix = '', limit = MAX_PAGE_LIMIT, cursor } = input;
       const values = await liveValues();
-      const keys: string[] = [];
-      let after = cursor;
-      for (;;) {
-        // Ask for no more than are still missing, so the page never has to be cut.
-        const page = await values.index.list({
-          prefix,
-          limit: limit - keys.length,
-          ...(after === undefined ? {} : { after }),
-        });
-        const records = await values.readMany(page.keys);
-        for (const key of page.keys) {
-          // Index entries without a live record are what a crash between an index update
-          // and a commit leaves, or a creator about to commit: skipped, left alone.
+      const page = await listLive(values.index, { prefix, limit, after: cursor }, async (pageKeys) => {
+        const records = await values.readMany(pageKeys);
+        const live: string[] = [];
+        for (const key of pageKeys) {
           const entry = records.get(key);
           if (entry === undefined) continue;
           await values.settle(entry);
-          if (isLive(entry.record)) keys.push(key);
+          if (isLive(entry.record)) live.push(key);
         }
-        if (page.cursor === undefined) return { keys, count: keys.length };
-        if (keys.length === limit) return { keys, count: keys.length, cursor: page.cursor };
-        after = page.cursor;
-      }
+        return live;
+      });
+      const { records: keys } = page;
+      return page.cursor === undefined
+        ? { keys, count: keys.length }
+        : { keys, count: keys.length, cursor: page.cursor };
     },
 
     async clear() {

@@ -260,7 +260,7 @@ export function createPersistentState(kv: KvStore, options: PersistentStateOptio
 
     async list({ prefix = '', limit = DEFAULT_LIST_LIMIT, cursor } = {}) {
       const page = await listPage(prefix, limit, cursor);
-      const entries = page.heads.map(({ key, version, size_bytes, updated_at }) => ({
+      const entries = page.records.map(({ key, version, size_bytes, updated_at }) => ({
         key,
         version,
         size_bytes,
@@ -272,7 +272,7 @@ export function createPersistentState(kv: KvStore, options: PersistentStateOptio
 
     async query({ prefix, limit = DEFAULT_QUERY_LIMIT, cursor }) {
       const page = await listPage(prefix, limit, cursor);
-      const entries = page.heads.map((head) => ({ key: head.key, ...versionOf(head) }));
+      const entries = page.records.map((head) => ({ key: head.key, ...versionOf(head) }));
       return { entries, count: entries.length, ...cursorOf(page) };
     },
 

@@ -252,7 +252,7 @@ export function createSharedState(kv: KvStore, bus: EventBus, options: SharedSta
       assertWholeNumber('limit', limit, 1, MAX_PAGE_LIMIT);
       if (cursor !== undefined) assertValidUserKey(cursor, 'cursor');
       const page = await listLiveSharedHeads({ store, index, rollForward }, { prefix, limit, after: cursor });
-      const entries = page.heads.map(({ key, version, size_bytes, owner_agent, updated_at }) => ({
+      const entries = page.records.map(({ key, version, size_bytes, owner_agent, updated_at }) => ({
         key,
         version,
         size_bytes,
