@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { setTimeout as delay } from 'node:timers/promises';
 import { isAppError } from '../core/errors.ts';
 import type { Json } from '../core/json.ts';
 import { sharedChangeEventSchema } from '../core/state/shared-events.ts';
@@ -64,10 +63,7 @@ export async function runSharedCounterContention(
     let conflicts = 0;
 
     async function increment(agent: string): Promise<void> {
-      for (let attempt = 0; ; attempt++) {
-        // Full jitter, as a well-behaved client backs off: without it 32 writers spend
-        // most store round trips on writes that are bound to conflict.
-        if (attempt > 0) await delay(Math.random() * Math.min(100, 2 ** attempt));
+      for (;;) {
         const read = await state.get(KEY);
         const value = (read.found ? counterValue(read.value) : 0) + 1;
         try {
