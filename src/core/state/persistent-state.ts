@@ -22,6 +22,7 @@ import type {
   PersistentSetResult,
 } from './persistent-schemas.ts';
 import { createPersistentUsage } from './persistent-usage.ts';
+import { assertRecordFits } from './record-size.ts';
 import { assertValidKeyPrefix, assertValidUserKey } from './user-key.ts';
 
 export interface PersistentStateOptions {
@@ -118,24 +119,6 @@ export function createPersistentState(kv: KvStore, options: PersistentStateOptio
     return record;
   }
 
-  /** Throws `PayloadTooLarge` unless the head, the largest record of a write, fits the store. */
-  function assertHeadFits(head: Head, valueBytes: number): void {
-    // The head's size without re-encoding the value: 4 bytes stand for `null`.
-    const headBytes = jsonByteLength({ ...head, value: null }) - 4 + valueBytes;
-    if (headBytes > kv.limits.maxValueBytes) {
-      throw new AppError(
-        'PayloadTooLarge',
-        `value of ${valueBytes} bytes does not fit the store's limit of ${kv.limits.maxValueBytes} bytes per record`,
-        {
-          details: {
-            size_bytes: valueBytes,
-            limit_bytes: kv.limits.maxValueBytes - (headBytes - valueBytes),
-          },
-        },
-      );
-    }
-  }
-
   /** Commits a new version of `key` on its head: the commit point of `set`. */
   async function commitSet(
     key: string,
@@ -176,7 +159,7 @@ export function createPersistentState(kv: KvStore, options: PersistentStateOptio
         pruned_below: current?.head.pruned_below ?? 1,
         ...(delta === 0 ? {} : { pending: { usage_delta: delta, id: randomUUID() } }),
       };
-      assertHeadFits(head, size);
+      assertRecordFits(kv, head, size);
       await usage.assertRoomFor(delta);
 
       if (previous === undefined) {

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { AppError } from '../errors.ts';
 import { jsonByteLength, type Json } from '../json.ts';
 import type { EventBus } from '../../ports/event-bus.ts';
 import type { KvStore } from '../../ports/kv-store.ts';
@@ -21,6 +20,7 @@ import type {
   SharedSetResult,
 } from './shared-schemas.ts';
 import { createSharedUsage } from './shared-usage.ts';
+import { assertRecordFits } from './record-size.ts';
 import { assertValidKeyPrefix, assertValidNamespaceId, assertValidUserKey } from './user-key.ts';
 
 export interface SharedStateOptions {
@@ -112,24 +112,6 @@ export function createSharedState(kv: KvStore, bus: EventBus, options: SharedSta
     now,
   });
 
-  /** Throws `PayloadTooLarge` unless the head, the largest record of a write, fits the store. */
-  function assertHeadFits(head: SharedHead, valueBytes: number): void {
-    // The head's size without re-encoding the value: 4 bytes stand for `null`.
-    const headBytes = jsonByteLength({ ...head, value: null }) - 4 + valueBytes;
-    if (headBytes > kv.limits.maxValueBytes) {
-      throw new AppError(
-        'PayloadTooLarge',
-        `value of ${valueBytes} bytes does not fit the store's limit of ${kv.limits.maxValueBytes} bytes per record`,
-        {
-          details: {
-            size_bytes: valueBytes,
-            limit_bytes: kv.limits.maxValueBytes - (headBytes - valueBytes),
-          },
-        },
-      );
-    }
-  }
-
   /** Commits the write on the key's head: the commit point of `set`, or the version found instead. */
   function commitSet(agent: string, key: string, value: Json, expected: number) {
     const size = jsonByteLength(value);
@@ -157,7 +139,7 @@ export function createSharedState(kv: KvStore, bus: EventBus, options: SharedSta
         size_bytes: size,
         pending: { usage_delta: delta, id: randomUUID() },
       };
-      assertHeadFits(head, size);
+      assertRecordFits(kv, head, size);
       await usage.assertRoomFor(delta);
       if (live === undefined) await index.add(key);
       const etag = await kv.save(
