@@ -1,14 +1,8 @@
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import {
   describeWithDapr,
   freePort,
-  localFileSecretStore,
-  localStorageBinding,
   makeTempDir,
-  redisPubSub,
-  redisStateStore,
   spawnProcess,
   startDaprd,
   startRedis,
@@ -17,6 +11,7 @@ import {
   type ManagedProcess,
   type RedisServer,
 } from '../../src/testing/harness/index.ts';
+import { agentstateComponents } from '../../src/testing/api/test-worker.ts';
 
 // The worker as it runs in a pod: beside its sidecar, with the components of components/.
 describeWithDapr('agentstate serve beside daprd (dapr-redis, dapr-localstorage, local.file secrets)', () => {
@@ -28,19 +23,11 @@ describeWithDapr('agentstate serve beside daprd (dapr-redis, dapr-localstorage, 
   beforeAll(async () => {
     redis = await startRedis();
     const dir = await makeTempDir('serve-dapr');
-    const secretsFile = join(dir, 'secrets.json');
-    await writeFile(secretsFile, JSON.stringify({ 'agentstate-token-key': 'test-only' }));
     const appPort = await freePort();
     sidecar = await startDaprd({
       appId: 'agentstate',
       appPort,
-      components: [
-        redisStateStore('agentstate-state', redis),
-        redisPubSub('agentstate-pubsub', redis),
-        redisPubSub('agentstate-broadcast', redis, { consumerID: '{uuid}', maxLenApprox: 1000 }),
-        localStorageBinding('agentstate-blobs', join(dir, 'blobs')),
-        localFileSecretStore('agentstate-secrets', secretsFile),
-      ],
+      components: await agentstateComponents(redis, dir),
     });
     worker = await spawnProcess({
       name: 'agentstate',

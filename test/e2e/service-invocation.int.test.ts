@@ -1,18 +1,16 @@
 import { randomBytes } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createDenialAudit } from '../../src/core/identity/denial-audit.ts';
 import { apiClient, type ApiClient } from '../../src/testing/api/api-client.ts';
-import { startDaprTestWorker, TEST_TOKEN_KEY, type TestWorker } from '../../src/testing/api/test-worker.ts';
+import {
+  agentstateComponents,
+  startDaprTestWorker,
+  type TestWorker,
+} from '../../src/testing/api/test-worker.ts';
 import {
   describeWithDapr,
   freePort,
-  localFileSecretStore,
-  localStorageBinding,
   makeTempDir,
-  redisPubSub,
-  redisStateStore,
   removeTempDir,
   startDaprd,
   startRedis,
@@ -46,8 +44,7 @@ describeWithDapr('service invocation: apps call agentstate through their sidecar
   beforeAll(async () => {
     dir = await makeTempDir('service-invocation');
     redis = await startRedis();
-    const secretsFile = join(dir, 'secrets.json');
-    await writeFile(secretsFile, JSON.stringify({ 'agentstate-token-key': TEST_TOKEN_KEY }));
+    const components = await agentstateComponents(redis, dir);
     const appPort = await freePort();
     const caller = (appId: string) => startDaprd({ appId, components: [], nameResolution: 'sqlite' });
     sidecars = await Promise.all([
@@ -56,13 +53,7 @@ describeWithDapr('service invocation: apps call agentstate through their sidecar
         appPort,
         appApiToken,
         nameResolution: 'sqlite',
-        components: [
-          redisStateStore('agentstate-state', redis),
-          redisPubSub('agentstate-pubsub', redis),
-          redisPubSub('agentstate-broadcast', redis, { consumerID: '{uuid}', maxLenApprox: 1000 }),
-          localStorageBinding('agentstate-blobs', join(dir, 'blobs')),
-          localFileSecretStore('agentstate-secrets', secretsFile),
-        ],
+        components,
       }),
       caller('agent-gateway'),
       caller('reporting'),

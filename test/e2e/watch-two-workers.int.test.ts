@@ -1,15 +1,13 @@
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
-import { startDaprTestWorker, TEST_TOKEN_KEY, type TestWorker } from '../../src/testing/api/test-worker.ts';
+import {
+  agentstateComponents,
+  startDaprTestWorker,
+  type TestWorker,
+} from '../../src/testing/api/test-worker.ts';
 import {
   describeWithDapr,
   freePorts,
-  localFileSecretStore,
-  localStorageBinding,
   makeTempDir,
-  redisPubSub,
-  redisStateStore,
   removeTempDir,
   startDaprd,
   startRedis,
@@ -33,21 +31,14 @@ describeWithDapr('state.shared.watch across two workers (daprd + Redis)', () => 
   beforeAll(async () => {
     dir = await makeTempDir('watch-two-workers');
     redis = await startRedis();
-    const secretsFile = join(dir, 'secrets.json');
-    await writeFile(secretsFile, JSON.stringify({ 'agentstate-token-key': TEST_TOKEN_KEY }));
+    const components = await agentstateComponents(redis, dir);
     const appPorts = await freePorts(2);
     sidecars = await Promise.all(
       appPorts.map((appPort) =>
         startDaprd({
           appId: 'agentstate',
           appPort,
-          components: [
-            redisStateStore('agentstate-state', redis),
-            redisPubSub('agentstate-pubsub', redis),
-            redisPubSub('agentstate-broadcast', redis, { consumerID: '{uuid}', maxLenApprox: 1000 }),
-            localStorageBinding('agentstate-blobs', join(dir, 'blobs')),
-            localFileSecretStore('agentstate-secrets', secretsFile),
-          ],
+          components,
         }),
       ),
     );

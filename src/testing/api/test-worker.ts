@@ -77,6 +77,23 @@ export async function startDaprTestWorker(
 }
 
 /**
+ * The components of `components/` for a test sidecar: state and both pub/sub on
+ * `redis`, blobs in `<dir>/blobs`, secrets in `<dir>/secrets.json`, which this writes
+ * with `TEST_TOKEN_KEY`.
+ */
+export async function agentstateComponents(redis: RedisServer, dir: string): Promise<string[]> {
+  const secretsFile = join(dir, 'secrets.json');
+  await writeFile(secretsFile, JSON.stringify({ 'agentstate-token-key': TEST_TOKEN_KEY }));
+  return [
+    redisStateStore('agentstate-state', redis),
+    redisPubSub('agentstate-pubsub', redis),
+    redisPubSub('agentstate-broadcast', redis, { consumerID: '{uuid}', maxLenApprox: 1000 }),
+    localStorageBinding('agentstate-blobs', join(dir, 'blobs')),
+    localFileSecretStore('agentstate-secrets', secretsFile),
+  ];
+}
+
+/**
  * A worker in this process beside its own daprd, with the components of `components/`
  * over `redis` (state, pub/sub, broadcast), a local folder (blobs) and a secrets file
  * holding `TEST_TOKEN_KEY`. `close` stops both.
@@ -87,19 +104,11 @@ export async function startDaprBackedTestWorker(
   sidecarOptions: Partial<DaprdOptions> = {},
 ): Promise<TestWorker & { readonly sidecar: DaprSidecar }> {
   const dir = await makeTempDir('agentstate-dapr-worker');
-  const secretsFile = join(dir, 'secrets.json');
-  await writeFile(secretsFile, JSON.stringify({ 'agentstate-token-key': TEST_TOKEN_KEY }));
   const appPort = await freePort();
   const sidecar = await startDaprd({
     appId: 'agentstate',
     appPort,
-    components: [
-      redisStateStore('agentstate-state', redis),
-      redisPubSub('agentstate-pubsub', redis),
-      redisPubSub('agentstate-broadcast', redis, { consumerID: '{uuid}', maxLenApprox: 1000 }),
-      localStorageBinding('agentstate-blobs', join(dir, 'blobs')),
-      localFileSecretStore('agentstate-secrets', secretsFile),
-    ],
+    components: await agentstateComponents(redis, dir),
     ...sidecarOptions,
   });
   try {
