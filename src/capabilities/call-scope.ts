@@ -1,5 +1,6 @@
 import { AppError } from '../core/errors.ts';
 import { canAccessAgentScope, canAccessShared, type AccessMode } from '../core/identity/authorize.ts';
+import type { SessionAccess } from '../core/sessions/session-record.ts';
 import type { SessionInfo } from '../core/sessions/session-schemas.ts';
 import type { PersistentState } from '../core/state/persistent-state.ts';
 import type { SharedState } from '../core/state/shared-state.ts';
@@ -8,36 +9,36 @@ import type { StateServices } from './state-services.ts';
 
 // Every capability reaches storage through one of these, so none can skip the check.
 
-/** The live current session (`x-session-id`), once the caller may `mode` its agent's state. */
-export async function currentSession(
-  services: StateServices,
+/**
+ * Runs `run` on the current session (`x-session-id`; `SessionNotFound` without one)
+ * with the check that the caller may `mode` the state of the session's agent. The
+ * session calls run the check on the session record they read anyway, before they
+ * write anything, so authorization costs no extra store operation.
+ */
+export function inCurrentSession<T>(
   context: CallContext,
   mode: AccessMode,
-): Promise<SessionInfo> {
+  run: (tenant: string, sessionId: string, access: SessionAccess) => Promise<T>,
+): Promise<T> {
   if (context.sessionId === undefined) {
     throw new AppError(
       'SessionNotFound',
       'no current session: send the x-session-id header with a session_id that POST /v1/sessions answered',
     );
   }
-  const tenant = context.caller.tenant;
-  const session = await services.sessions.get(tenant, context.sessionId);
-  canAccessAgentScope(context.caller, tenant, session.agent, mode);
-  return session;
+  const { caller } = context;
+  return run(caller.tenant, context.sessionId, (session) =>
+    canAccessAgentScope(caller, caller.tenant, session.agent, mode),
+  );
 }
 
-/**
- * Runs `run` on the current session (`currentSession`) once the caller may `mode` it,
- * with the tenant and id every session call names it by.
- */
-export async function inCurrentSession<T>(
+/** The live current session, once the caller may `mode` its agent's state. */
+export function currentSession(
   services: StateServices,
   context: CallContext,
   mode: AccessMode,
-  run: (tenant: string, sessionId: string) => Promise<T>,
-): Promise<T> {
-  const session = await currentSession(services, context, mode);
-  return run(context.caller.tenant, session.session_id);
+): Promise<SessionInfo> {
+  return inCurrentSession(context, mode, (tenant, id, access) => services.sessions.get(tenant, id, access));
 }
 
 /** The persistent state of the call's agent, once the caller may `mode` it. */

@@ -21,7 +21,9 @@ function sessionState(
   context: CallContext,
   mode: AccessMode,
 ): Promise<SessionState> {
-  return inCurrentSession(services, context, mode, async (tenant, id) => services.sessions.state(tenant, id));
+  return inCurrentSession(context, mode, async (tenant, id, access) =>
+    services.sessions.state(tenant, id, access),
+  );
 }
 
 export const sessionCapabilities = [

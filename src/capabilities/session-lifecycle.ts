@@ -42,7 +42,7 @@ export const getSession = (services: StateServices, context: CallContext): Promi
   currentSession(services, context, 'read');
 
 export const endSession = (services: StateServices, context: CallContext): Promise<EndSessionResult> =>
-  inCurrentSession(services, context, 'write', (tenant, id) => services.sessions.end(tenant, id));
+  inCurrentSession(context, 'write', (tenant, id, access) => services.sessions.end(tenant, id, access));
 
 export function appendMessage(
   services: StateServices,
@@ -50,8 +50,8 @@ export function appendMessage(
   body: unknown,
 ): Promise<Message> {
   const input = parseInput(appendMessageInputSchema, body, 'message');
-  return inCurrentSession(services, context, 'write', (tenant, id) =>
-    services.sessions.appendMessage(tenant, id, input),
+  return inCurrentSession(context, 'write', (tenant, id, access) =>
+    services.sessions.appendMessage(tenant, id, input, access),
   );
 }
 
@@ -61,8 +61,8 @@ export function listMessages(
   query: unknown,
 ): Promise<MessagePage> {
   const page = parseInput(logPageInputSchema, query, 'page');
-  return inCurrentSession(services, context, 'read', (tenant, id) =>
-    services.sessions.listMessages(tenant, id, page),
+  return inCurrentSession(context, 'read', (tenant, id, access) =>
+    services.sessions.listMessages(tenant, id, page, access),
   );
 }
 
@@ -72,8 +72,8 @@ export function appendEvent(
   body: unknown,
 ): Promise<SessionEvent> {
   const input = parseInput(appendEventInputSchema, body, 'event');
-  return inCurrentSession(services, context, 'write', (tenant, id) =>
-    services.sessions.appendEvent(tenant, id, input),
+  return inCurrentSession(context, 'write', (tenant, id, access) =>
+    services.sessions.appendEvent(tenant, id, input, access),
   );
 }
 
@@ -83,7 +83,7 @@ export function listEvents(
   query: unknown,
 ): Promise<EventPage> {
   const page = parseInput(logPageInputSchema, query, 'page');
-  return inCurrentSession(services, context, 'read', (tenant, id) =>
-    services.sessions.listEvents(tenant, id, page),
+  return inCurrentSession(context, 'read', (tenant, id, access) =>
+    services.sessions.listEvents(tenant, id, page, access),
   );
 }

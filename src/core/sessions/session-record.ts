@@ -14,7 +14,16 @@ import { withTtl } from './ttl-kv-store.ts';
 export interface SessionContext {
   readonly kv: KvStore;
   readonly now: () => Date;
+  /** Runs on every read of a live session record, before anything is written; throws to refuse. */
+  readonly access?: SessionAccess;
 }
+
+/**
+ * Decides whether the caller may reach a session, knowing whose it is (`Forbidden`
+ * otherwise). The surface passes one with every call, so that the check rides on the
+ * session read the call makes anyway.
+ */
+export type SessionAccess = (session: { readonly agent: string }) => void;
 
 /** The session record as read, with the ETag that a compare-and-swap on it must carry. */
 export interface MetaEntry {
@@ -93,6 +102,7 @@ export function sessionHandle(ctx: SessionContext, tenant: string, sessionId: st
     if (meta.session_id !== sessionId || meta.tenant !== tenant)
       throw new AppError('DatabaseError', `store record ${keys.meta} holds another session`);
     if (meta.status !== 'active' || isExpired(meta, now())) throw sessionNotFound(sessionId);
+    ctx.access?.(meta);
     return { meta, etag: entry.etag };
   }
 

@@ -6,6 +6,7 @@ import type { KvStore } from '../../ports/kv-store.ts';
 import { recordingWrites } from '../../testing/kv-spies.ts';
 import { sessionKeys } from './session-keys.ts';
 import * as schemas from './session-schemas.ts';
+import type { SessionAccess } from './session-record.ts';
 import { createSessions, type Sessions } from './sessions.ts';
 
 const tenant = 't1';
@@ -27,20 +28,24 @@ beforeEach(async () => {
 afterEach(() => kv.close());
 
 /** Every call a session answers, each expected to fail the same way on a dead session. */
-function everyCall(sessions: Sessions, id: string): [string, () => Promise<unknown>][] {
-  const state = sessions.state(tenant, id);
+function everyCall(
+  sessions: Sessions,
+  id: string,
+  access?: SessionAccess,
+): [string, () => Promise<unknown>][] {
+  const state = sessions.state(tenant, id, access);
   return [
-    ['get', () => sessions.get(tenant, id)],
-    ['end', () => sessions.end(tenant, id)],
+    ['get', () => sessions.get(tenant, id, access)],
+    ['end', () => sessions.end(tenant, id, access)],
     ['state.get', () => state.get('k')],
     ['state.set', () => state.set('k', 1)],
     ['state.delete', () => state.delete('k')],
     ['state.list', () => state.list()],
     ['state.clear', () => state.clear()],
-    ['appendMessage', () => sessions.appendMessage(tenant, id, { role: 'user', content: 'hi' })],
-    ['listMessages', () => sessions.listMessages(tenant, id)],
-    ['appendEvent', () => sessions.appendEvent(tenant, id, { type: 'x', data: null })],
-    ['listEvents', () => sessions.listEvents(tenant, id)],
+    ['appendMessage', () => sessions.appendMessage(tenant, id, { role: 'user', content: 'hi' }, access)],
+    ['listMessages', () => sessions.listMessages(tenant, id, {}, access)],
+    ['appendEvent', () => sessions.appendEvent(tenant, id, { type: 'x', data: null }, access)],
+    ['listEvents', () => sessions.listEvents(tenant, id, {}, access)],
   ];
 }
 
@@ -230,5 +235,29 @@ describe('session schemas', () => {
     expect(schemas.sessionGetInputSchema.safeParse({ key: 'k', extra: 1 }).success).toBe(false);
     expect(schemas.sessionClearInputSchema.safeParse({ all: true }).success).toBe(false);
     expect(z.toJSONSchema(schemas.sessionSetInputSchema)).toMatchObject({ additionalProperties: false });
+  });
+});
+
+describe('access checks', () => {
+  it("run on every call with the session's agent, and a refusal writes nothing", async () => {
+    const recording = recordingWrites(kv);
+    const sessions = createSessions(recording.store, { now });
+    const { session_id: id } = await sessions.open({ tenant, agent: 'owner' });
+    // Past a refresh, so that an admitted call would write the session record.
+    advance(1000);
+    recording.written.length = 0;
+    const seen: string[] = [];
+    const refuse: SessionAccess = (session) => {
+      seen.push(session.agent);
+      throw new AppError('Forbidden', 'not yours');
+    };
+    for (const [name, call] of everyCall(sessions, id, refuse)) {
+      await expect(call(), name).rejects.toMatchObject({ code: 'Forbidden' });
+    }
+    expect(recording.written).toEqual([]);
+    expect(seen).toEqual(Array(everyCall(sessions, id).length).fill('owner'));
+    const admit: SessionAccess = (session) => void seen.push(session.agent);
+    expect(await sessions.state(tenant, id, admit).set('k', 1)).toMatchObject({ overwritten: false });
+    expect(recording.written.length).toBeGreaterThan(0);
   });
 });

@@ -4,7 +4,12 @@ import { MAX_TTL_SECONDS } from '../../ports/limits.ts';
 import { parseInput } from '../parse-input.ts';
 import { expiresAt } from './session-lifetime.ts';
 import { createSessionLogs, EVENTS, MESSAGES } from './session-logs.ts';
-import { createSessionRecord, sessionHandle, type SessionContext } from './session-record.ts';
+import {
+  createSessionRecord,
+  sessionHandle,
+  type SessionAccess,
+  type SessionContext,
+} from './session-record.ts';
 import type { SessionMeta } from './session-records.ts';
 import {
   openSessionInputSchema,
@@ -47,19 +52,41 @@ export interface SessionsOptions {
 export interface Sessions {
   /** Opens a session for `agent` of `tenant`; `InvalidInput` for ids that are not `idSchema`. */
   open(input: OpenSessionInput): Promise<SessionInfo>;
+  // Each call below takes an optional `access` check (see `SessionAccess`), run on the
+  // session record before the call writes anything.
   /** The live session. */
-  get(tenant: string, sessionId: string): Promise<SessionInfo>;
+  get(tenant: string, sessionId: string, access?: SessionAccess): Promise<SessionInfo>;
   /**
    * Ends the session: from then on it is `SessionNotFound`. Its key-values and logs are
    * then deleted; what a crash leaves of them expires at the session's hard expiry.
    */
-  end(tenant: string, sessionId: string): Promise<EndSessionResult>;
+  end(tenant: string, sessionId: string, access?: SessionAccess): Promise<EndSessionResult>;
   /** The session's key-values; nothing is read until a method is called. */
-  state(tenant: string, sessionId: string): SessionState;
-  appendMessage(tenant: string, sessionId: string, input: AppendMessageInput): Promise<Message>;
-  listMessages(tenant: string, sessionId: string, page?: LogPageInput): Promise<MessagePage>;
-  appendEvent(tenant: string, sessionId: string, input: AppendEventInput): Promise<SessionEvent>;
-  listEvents(tenant: string, sessionId: string, page?: LogPageInput): Promise<EventPage>;
+  state(tenant: string, sessionId: string, access?: SessionAccess): SessionState;
+  appendMessage(
+    tenant: string,
+    sessionId: string,
+    input: AppendMessageInput,
+    access?: SessionAccess,
+  ): Promise<Message>;
+  listMessages(
+    tenant: string,
+    sessionId: string,
+    page?: LogPageInput,
+    access?: SessionAccess,
+  ): Promise<MessagePage>;
+  appendEvent(
+    tenant: string,
+    sessionId: string,
+    input: AppendEventInput,
+    access?: SessionAccess,
+  ): Promise<SessionEvent>;
+  listEvents(
+    tenant: string,
+    sessionId: string,
+    page?: LogPageInput,
+    access?: SessionAccess,
+  ): Promise<EventPage>;
 }
 
 const seconds = z.number().int().min(1).max(MAX_TTL_SECONDS);
@@ -80,8 +107,12 @@ export function createSessions(kv: KvStore, options: SessionsOptions = {}): Sess
     'sessions options',
   );
   const ctx: SessionContext = { kv, now: options.now ?? (() => new Date()) };
-  const handle = (tenant: string, sessionId: string) => () => sessionHandle(ctx, tenant, sessionId);
-  const logs = (tenant: string, sessionId: string) => createSessionLogs(handle(tenant, sessionId), ctx.now);
+  const withAccess = (access: SessionAccess | undefined): SessionContext =>
+    access === undefined ? ctx : { ...ctx, access };
+  const handle = (tenant: string, sessionId: string, access: SessionAccess | undefined) => () =>
+    sessionHandle(withAccess(access), tenant, sessionId);
+  const logs = (tenant: string, sessionId: string, access: SessionAccess | undefined) =>
+    createSessionLogs(handle(tenant, sessionId, access), ctx.now);
 
   return {
     async open(input) {
@@ -89,12 +120,12 @@ export function createSessions(kv: KvStore, options: SessionsOptions = {}): Sess
       return infoOf(await createSessionRecord(ctx, { tenant, agent, ...settings }));
     },
 
-    async get(tenant, sessionId) {
-      return infoOf((await sessionHandle(ctx, tenant, sessionId).touch()).meta);
+    async get(tenant, sessionId, access) {
+      return infoOf((await sessionHandle(withAccess(access), tenant, sessionId).touch()).meta);
     },
 
-    async end(tenant, sessionId) {
-      const session = sessionHandle(ctx, tenant, sessionId);
+    async end(tenant, sessionId, access) {
+      const session = sessionHandle(withAccess(access), tenant, sessionId);
       const meta = await session.end();
       const store = session.dataStore(meta);
       const values = openValueSpace(store, session.keys.values(meta.kv_generation), settings.quotaBytes);
@@ -106,17 +137,17 @@ export function createSessions(kv: KvStore, options: SessionsOptions = {}): Sess
       return { ended: true, removed_keys: removed };
     },
 
-    state: (tenant, sessionId) =>
+    state: (tenant, sessionId, access) =>
       createSessionState({
-        session: handle(tenant, sessionId),
+        session: handle(tenant, sessionId, access),
         quotaBytes: settings.quotaBytes,
         maxRecordBytes: kv.limits.maxValueBytes,
       }),
 
-    appendMessage: (tenant, sessionId, input) => logs(tenant, sessionId).appendMessage(input),
-    listMessages: (tenant, sessionId, page) => logs(tenant, sessionId).listMessages(page),
-    appendEvent: (tenant, sessionId, input) => logs(tenant, sessionId).appendEvent(input),
-    listEvents: (tenant, sessionId, page) => logs(tenant, sessionId).listEvents(page),
+    appendMessage: (tenant, sessionId, input, access) => logs(tenant, sessionId, access).appendMessage(input),
+    listMessages: (tenant, sessionId, page, access) => logs(tenant, sessionId, access).listMessages(page),
+    appendEvent: (tenant, sessionId, input, access) => logs(tenant, sessionId, access).appendEvent(input),
+    listEvents: (tenant, sessionId, page, access) => logs(tenant, sessionId, access).listEvents(page),
   };
 }
 
