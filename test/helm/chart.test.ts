@@ -1,57 +1,19 @@
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseAllDocuments, stringify } from 'yaml';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { parsePolicy } from '../../src/core/identity/policy.ts';
+import { createChartRenderer, describeWithHelm, one, only, type K8sDoc } from './chart-renderer.ts';
 
 // The Helm chart (helm/agentstate), checked with a real helm built by
-// deploy/helm/build.sh: lint, render with default and with PostgreSQL + Azure values,
-// and assertions on the parsed documents. Validation against the Kubernetes schemas
-// (kubeconform) is not done here yet (helm/agentstate/README.md).
+// deploy/helm/build.sh: lint and render with the default values and every combination
+// in helm/agentstate/ci/, and assertions on the parsed documents. install.int.test.ts
+// installs the same combinations into a real kube-apiserver.
 
 const root = resolve(import.meta.dirname, '../..');
 const chartDir = join(root, 'helm/agentstate');
 const appId = 'agentstate';
 
-/** helm's path, or why there is none. A first build takes minutes; later runs reuse it. */
-function findHelm(): { path: string } | { reason: string } {
-  const build = spawnSync('bash', [join(root, 'deploy/helm/build.sh')], {
-    encoding: 'utf8',
-    timeout: 20 * 60_000,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const path = build.stdout.trim().split('\n').at(-1);
-  if (build.status === 0 && path) return { path };
-  const why = (build.stderr || build.error?.message || `exit ${build.status}`).trim().split('\n').at(-1);
-  return { reason: `helm is neither cached nor buildable (deploy/helm/build.sh: ${why})` };
-}
-
-const helm = findHelm();
-
-if ('reason' in helm && process.env['CI'] === 'true') {
-  describe('helm chart', () => {
-    it('has a helm to test with (CI=true: a missing helm fails)', () => {
-      throw new Error(helm.reason);
-    });
-  });
-} else {
-  const skip = 'reason' in helm ? helm.reason : undefined;
-  describe.skipIf(skip !== undefined)(`helm${skip === undefined ? '' : ` (skipped: ${skip})`}`, () =>
-    chartSuite('path' in helm ? helm.path : ''),
-  );
-}
-
-interface K8sDoc {
-  apiVersion: string;
-  kind: string;
-  metadata: { name: string; annotations?: Record<string, unknown> };
-  spec: Record<string, unknown>;
-  scopes?: unknown;
-  auth?: { secretStore?: string };
-}
+describeWithHelm('helm', chartSuite);
 
 interface MetadataEntry {
   name: string;
@@ -85,56 +47,18 @@ interface PodTemplate {
 }
 
 /** Metadata names whose value is a secret: they must come from a secretKeyRef. */
-const secretMetadata = new Set(['redisPassword', 'connectionString', 'accountKey', 'password']);
+const secretMetadata = new Set([
+  'redisPassword',
+  'connectionString',
+  'accountKey',
+  'accessKey',
+  'secretKey',
+  'password',
+]);
 
 function chartSuite(helmPath: string): void {
-  // helm keeps its config, cache and data here, not in the user's home.
-  const home = mkdtempSync(join(tmpdir(), 'agentstate-helm-'));
-  afterAll(() => rmSync(home, { recursive: true, force: true }));
-  const env = {
-    ...process.env,
-    HELM_CACHE_HOME: join(home, 'cache'),
-    HELM_CONFIG_HOME: join(home, 'config'),
-    HELM_DATA_HOME: join(home, 'data'),
-  };
+  const { run, valuesArgs, template, render } = createChartRenderer(helmPath);
 
-  function run(args: string[]): { status: number | null; stdout: string; stderr: string } {
-    const result = spawnSync(helmPath, args, { encoding: 'utf8', env, timeout: 60_000 });
-    return { status: result.status, stdout: result.stdout, stderr: result.stderr };
-  }
-
-  let valuesFiles = 0;
-  function valuesArgs(values: object | undefined): string[] {
-    if (values === undefined) return [];
-    const file = join(home, `values-${valuesFiles++}.yaml`);
-    writeFileSync(file, stringify(values));
-    return ['--values', file];
-  }
-
-  function template(values?: object): { status: number | null; stdout: string; stderr: string } {
-    return run(['template', 'agentstate', chartDir, '--namespace', 'agentstate', ...valuesArgs(values)]);
-  }
-
-  function render(values?: object): K8sDoc[] {
-    const result = template(values);
-    expect(result.stderr, 'helm template failed').toBe('');
-    expect(result.status).toBe(0);
-    const docs = parseAllDocuments(result.stdout);
-    const parsed: K8sDoc[] = [];
-    for (const doc of Array.isArray(docs) ? docs : [docs]) {
-      expect(doc.errors, 'rendered YAML does not parse').toEqual([]);
-      const value: unknown = doc.toJS();
-      if (value !== null && value !== undefined) parsed.push(value as K8sDoc);
-    }
-    return parsed;
-  }
-
-  const only = (docs: K8sDoc[], kind: string): K8sDoc[] => docs.filter((d) => d.kind === kind);
-  const one = (docs: K8sDoc[], kind: string, name?: string): K8sDoc => {
-    const found = only(docs, kind).filter((d) => name === undefined || d.metadata.name === name);
-    expect(found, `${kind} ${name ?? ''}`).toHaveLength(1);
-    return found[0]!;
-  };
   const component = (docs: K8sDoc[], name: string) => {
     const doc = one(docs, 'Component', name);
     const metadata = (doc.spec['metadata'] ?? []) as MetadataEntry[];
@@ -249,7 +173,8 @@ function chartSuite(helmPath: string): void {
         });
 
         it('scopes every Dapr resource to the app id', () => {
-          const dapr = docs.filter((d) => d.apiVersion.startsWith('dapr.io/'));
+          // A Configuration has no scopes: the sidecars that name it in dapr.io/config load it.
+          const dapr = docs.filter((d) => d.apiVersion.startsWith('dapr.io/') && d.kind !== 'Configuration');
           expect(only(dapr, 'Component')).toHaveLength(5);
           expect(only(dapr, 'Resiliency')).toHaveLength(1);
           for (const doc of dapr) expect(doc.scopes, `${doc.kind} ${doc.metadata.name}`).toContain(appId);
@@ -410,7 +335,9 @@ function chartSuite(helmPath: string): void {
     it('follows dapr.appId in the annotations and every scope', () => {
       const docs = render({ dapr: { appId: 'agents-prod' } });
       expect(podTemplate(docs).metadata.annotations['dapr.io/app-id']).toBe('agents-prod');
-      for (const doc of docs.filter((d) => d.apiVersion.startsWith('dapr.io/'))) {
+      for (const doc of docs.filter(
+        (d) => d.apiVersion.startsWith('dapr.io/') && d.kind !== 'Configuration',
+      )) {
         expect(doc.scopes).toEqual(['agents-prod']);
       }
     });
@@ -457,7 +384,7 @@ function chartSuite(helmPath: string): void {
       const bad: Array<[string, object, RegExp]> = [
         ['a negative replicaCount', { replicaCount: -1 }, /replicaCount/],
         ['an unknown state store type', { components: { stateStore: { type: 'mongodb' } } }, /type/],
-        ['an unknown blob store type', { components: { blobStore: { type: 's3' } } }, /type/],
+        ['an unknown blob store type', { components: { blobStore: { type: 'gcs' } } }, /type/],
         ['an unknown secret store type', { components: { secretStore: { type: 'vault' } } }, /type/],
         ['an unknown top-level key', { replicas: 3 }, /replicas/],
         ['an app id that is not a DNS label', { dapr: { appId: 'Agent_State' } }, /appId/],

@@ -108,3 +108,142 @@ Call with (dict "name" "redisPassword" "ref" .Values....passwordSecret).
 - name: redeliverInterval
   value: {{ $pubsub.redeliverInterval | quote }}
 {{- end }}
+
+{{/* The Dapr Configuration every sidecar of the release loads. */}}
+{{- define "agentstate.daprConfigName" -}}
+{{- default (include "agentstate.fullname" .) .Values.dapr.configuration.name }}
+{{- end }}
+
+{{/*
+Pod and container security contexts of every workload: non-root, read-only root
+filesystem, no privilege escalation, no capabilities, the runtime's seccomp profile.
+65532 is the image's user (Dockerfile).
+*/}}
+{{- define "agentstate.podSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: 65532
+runAsGroup: 65532
+# Group of the blob volume's files, shared by the worker and daprd.
+fsGroup: 65532
+seccompProfile:
+  type: RuntimeDefault
+{{- end }}
+
+{{- define "agentstate.containerSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: 65532
+runAsGroup: 65532
+allowPrivilegeEscalation: false
+readOnlyRootFilesystem: true
+privileged: false
+capabilities:
+  drop: ["ALL"]
+seccompProfile:
+  type: RuntimeDefault
+{{- end }}
+
+{{/*
+A CronJob running one CLI command with its own Dapr sidecar, reaching the worker by
+service invocation with the operator token. Call with
+(dict "root" $ "job" .Values.backup "suffix" "backup" "args" (list "backup" "create" "--wait")).
+*/}}
+{{- define "agentstate.cliCronJob" -}}
+{{- $root := .root }}
+{{- $job := .job }}
+{{- $name := printf "%s-%s" (include "agentstate.fullname" $root) .suffix | trunc 52 | trimSuffix "-" }}
+{{- if not $root.Values.operatorToken.secretName }}
+{{- fail (printf "%s.enabled needs operatorToken.secretName: the job authenticates to the worker with an operator token" .suffix) }}
+{{- end }}
+apiVersion: batch/v1
+kind: CronJob
+metadata:
+  name: {{ $name }}
+  labels:
+    {{- include "agentstate.labels" $root | nindent 4 }}
+    app.kubernetes.io/component: {{ .suffix }}
+spec:
+  schedule: {{ $job.schedule | quote }}
+  {{- with $job.timeZone }}
+  timeZone: {{ . | quote }}
+  {{- end }}
+  # Never two at once: a second run would only compete with the first for the stores.
+  concurrencyPolicy: Forbid
+  startingDeadlineSeconds: {{ $job.startingDeadlineSeconds }}
+  successfulJobsHistoryLimit: {{ $job.successfulJobsHistoryLimit }}
+  failedJobsHistoryLimit: {{ $job.failedJobsHistoryLimit }}
+  jobTemplate:
+    metadata:
+      labels:
+        {{- include "agentstate.labels" $root | nindent 8 }}
+        app.kubernetes.io/component: {{ .suffix }}
+    spec:
+      backoffLimit: {{ $job.backoffLimit }}
+      activeDeadlineSeconds: {{ $job.activeDeadlineSeconds }}
+      ttlSecondsAfterFinished: {{ $job.ttlSecondsAfterFinished }}
+      template:
+        metadata:
+          labels:
+            app.kubernetes.io/name: {{ include "agentstate.name" $root }}
+            app.kubernetes.io/instance: {{ $root.Release.Name }}
+            app.kubernetes.io/component: {{ .suffix }}
+          annotations:
+            dapr.io/enabled: "true"
+            dapr.io/app-id: {{ $job.appId | quote }}
+            dapr.io/config: {{ include "agentstate.daprConfigName" $root | quote }}
+            dapr.io/log-level: {{ $root.Values.dapr.logLevel | quote }}
+            dapr.io/log-as-json: "true"
+            dapr.io/max-body-size: {{ $root.Values.dapr.maxBodySize | quote }}
+            dapr.io/sidecar-listen-addresses: {{ $root.Values.dapr.sidecarListenAddresses | quote }}
+        spec:
+          serviceAccountName: {{ include "agentstate.serviceAccountName" $root }}
+          # The CLI exits with a status the Job acts on; backoffLimit decides retries.
+          restartPolicy: Never
+          {{- with $root.Values.imagePullSecrets }}
+          imagePullSecrets:
+            {{- toYaml . | nindent 12 }}
+          {{- end }}
+          securityContext:
+            {{- include "agentstate.podSecurityContext" $root | nindent 12 }}
+          containers:
+            - name: {{ .suffix }}
+              image: {{ include "agentstate.image" $root | quote }}
+              imagePullPolicy: {{ $root.Values.image.pullPolicy }}
+              # The image's entrypoint is the agentstate CLI. It waits for its sidecar,
+              # and shuts the sidecar down when it exits so that the Job completes.
+              args:
+                {{- range .args }}
+                - {{ . | quote }}
+                {{- end }}
+                - --dapr-app-id
+                - {{ $root.Values.dapr.appId | quote }}
+                - --json
+                {{- range $job.extraArgs }}
+                - {{ . | quote }}
+                {{- end }}
+              env:
+                - name: AGENTSTATE_TOKEN
+                  valueFrom:
+                    secretKeyRef:
+                      name: {{ $root.Values.operatorToken.secretName | quote }}
+                      key: {{ $root.Values.operatorToken.key | quote }}
+                - name: LOG_LEVEL
+                  value: {{ $root.Values.logLevel | quote }}
+              securityContext:
+                {{- include "agentstate.containerSecurityContext" $root | nindent 16 }}
+              resources:
+                {{- toYaml $job.resources | nindent 16 }}
+              volumeMounts:
+                - name: tmp
+                  mountPath: /tmp
+          volumes:
+            - name: tmp
+              emptyDir: {}
+          {{- with $root.Values.nodeSelector }}
+          nodeSelector:
+            {{- toYaml . | nindent 12 }}
+          {{- end }}
+          {{- with $root.Values.tolerations }}
+          tolerations:
+            {{- toYaml . | nindent 12 }}
+          {{- end }}
+{{- end }}
