@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Makes sure the servers the integration tests start are on this machine: redis-server,
-# PostgreSQL (initdb, postgres, createdb), daprd (built by deploy/daprd/build.sh) and helm
-# (built by deploy/helm/build.sh).
+# PostgreSQL (initdb, postgres, createdb), daprd (built by deploy/daprd/build.sh), helm
+# (built by deploy/helm/build.sh) and kube-apiserver with etcd (built by deploy/kube/build.sh).
 # Run by `npm test` (pretest). Silent when everything is there.
 #
 # As root with apt-get, missing packages are installed. Otherwise it says what to
@@ -99,6 +99,9 @@ ensure_built() { # name, build script, variable that points at an installed bina
 }
 ensure_built daprd "$here/daprd/build.sh" DAPRD_PATH "a daprd v1.18"
 ensure_built helm "$here/helm/build.sh" HELM_PATH "a helm v4"
+# The chart's install test (test/helm/install.int.test.ts) admits the chart into a real
+# API server.
+ensure_built kube-apiserver "$here/kube/build.sh" KUBE_APISERVER_PATH "a kube-apiserver v1.37 (and ETCD_PATH to an etcd v3.7)"
 
 if ((problems > 0)); then
   if [[ ${CI:-} == true ]]; then

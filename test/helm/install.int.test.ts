@@ -170,7 +170,7 @@ function installSuite(helmPath: string, binaries: KubeBinaries): void {
       await writeChart(chart);
       const installed = await helmRun(['install', 'bad', chart, '--namespace', 'bad', '--create-namespace']);
       expect(installed.ok).toBe(false);
-      expect(installed.stderr).toMatch(/unknown field "spec\.replicass"/);
+      expect(installed.stderr).toMatch(/\.spec\.replicass: field not declared in schema/);
     } finally {
       await removeTempDir(dir);
     }

@@ -25,6 +25,13 @@ export { resolveDaprdBinary } from './daprd-binary.ts';
 export { startDaprd, type DaprdOptions, type DaprSidecar } from './daprd.ts';
 export { freePort, freePorts } from './free-port.ts';
 export { describeWithDapr, integrationPrerequisites, type IntegrationPrerequisites } from './integration.ts';
+export {
+  crdFiles,
+  resolveKubeBinaries,
+  startKubeApiServer,
+  type KubeApiServer,
+  type KubeBinaries,
+} from './kube-apiserver.ts';
 export { acceptsConnections, isLoopbackAddress, listenersOf, type Listener } from './listeners.ts';
 export { findPostgresBinDir, startPostgres, type PostgresOptions, type PostgresServer } from './postgres.ts';
 export {
