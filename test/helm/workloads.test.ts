@@ -1,7 +1,8 @@
-import { cpSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { chartDir, createChartRenderer, describeWithHelm, one, only, type K8sDoc } from './chart-renderer.ts';
 
 // What the chart runs and how it is reached: the workloads' security contexts, the
@@ -71,6 +72,14 @@ function cronJob(docs: K8sDoc[], name: string) {
 describeWithHelm('helm chart workloads', (helmPath) => {
   const { run, valuesArgs, template, render } = createChartRenderer(helmPath);
 
+  it('carries the package version as appVersion and default image tag', () => {
+    const chart = parse(readFileSync(join(chartDir, 'Chart.yaml'), 'utf8')) as { appVersion: string };
+    const pkg = JSON.parse(readFileSync(join(chartDir, '../../package.json'), 'utf8')) as { version: string };
+    expect(chart.appVersion).toBe(pkg.version);
+    const deployment = one(render(), 'Deployment').spec['template'] as PodTemplate;
+    expect(deployment.spec.containers[0]?.image).toBe(`ghcr.io/agentstate/agentstate:${pkg.version}`);
+  });
+
   describe('every combination in ci/', () => {
     for (const file of combinations) {
       it(`${file} passes helm lint --strict and renders`, () => {
@@ -124,6 +133,19 @@ describeWithHelm('helm chart workloads', (helmPath) => {
           });
           expect(container.securityContext?.runAsUser, where).toBeGreaterThan(0);
           expect(container.securityContext?.capabilities?.add, where).toBeUndefined();
+        }
+      }
+    });
+
+    it('gives no workload a secret-looking variable with a literal value', () => {
+      for (const [name, pod] of podTemplates(docs)) {
+        for (const container of pod.spec.containers) {
+          for (const variable of container.env ?? []) {
+            if (/(TOKEN|PASSWORD|_KEY|CONNECTION_STRING)$/.test(variable.name)) {
+              expect(variable, `${name} ${container.name} ${variable.name}`).not.toHaveProperty('value');
+              expect(variable.valueFrom?.secretKeyRef, `${name} ${variable.name}`).toBeDefined();
+            }
+          }
         }
       }
     });
