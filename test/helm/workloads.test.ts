@@ -225,6 +225,13 @@ describeWithHelm('helm chart workloads', (helmPath) => {
       ]);
       const binding = one(docs, 'RoleBinding') as unknown as { subjects: Array<{ name: string }> };
       expect(binding.subjects[0]?.name).toBe('agentstate');
+      // The jobs run as their own account, which no Role names.
+      expect(cronJob(docs, 'agentstate-backup').pod.spec.serviceAccountName).toBe('agentstate-jobs');
+      expect(cronJob(docs, 'agentstate-verify').pod.spec.serviceAccountName).toBe('agentstate-jobs');
+      expect(only(docs, 'ServiceAccount').map((d) => d.metadata.name)).toEqual([
+        'agentstate',
+        'agentstate-jobs',
+      ]);
     });
 
     it('keeps a fixed replica count and a disruption budget, spread over zones and nodes', () => {

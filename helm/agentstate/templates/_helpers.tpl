@@ -42,6 +42,15 @@ app.kubernetes.io/part-of: agentstate
 {{- end }}
 {{- end }}
 
+{{/* The jobs' own account: the worker's would give them its Secret access. */}}
+{{- define "agentstate.jobsServiceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- printf "%s-jobs" (include "agentstate.serviceAccountName" .) | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- include "agentstate.serviceAccountName" . }}
+{{- end }}
+{{- end }}
+
 {{- define "agentstate.image" -}}
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
 {{- end }}
@@ -195,7 +204,7 @@ spec:
             dapr.io/max-body-size: {{ $root.Values.dapr.maxBodySize | quote }}
             dapr.io/sidecar-listen-addresses: {{ $root.Values.dapr.sidecarListenAddresses | quote }}
         spec:
-          serviceAccountName: {{ include "agentstate.serviceAccountName" $root }}
+          serviceAccountName: {{ include "agentstate.jobsServiceAccountName" $root }}
           # The CLI exits with a status the Job acts on; backoffLimit decides retries.
           restartPolicy: Never
           {{- with $root.Values.imagePullSecrets }}
