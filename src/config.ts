@@ -38,6 +38,8 @@ export const configSchema = z.object({
   /** The app-id policy, as JSON or YAML text (`AGENTSTATE_POLICY`), or a file holding it. */
   policy: z.string().min(1).optional(),
   policyFile: z.string().min(1).optional(),
+  /** `source_environment` of the snapshots and exports this worker writes (`AGENTSTATE_ENVIRONMENT`). */
+  environment: z.string().min(1).default('default'),
   limits: z.object({
     /** Seconds without a call after which a session ends. */
     sessionIdleTimeoutSeconds: z.coerce.number().int().min(1).default(1800),
@@ -91,6 +93,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
     appApiToken: env['APP_API_TOKEN'],
     policy: env['AGENTSTATE_POLICY'],
     policyFile: env['AGENTSTATE_POLICY_FILE'],
+    environment: env['AGENTSTATE_ENVIRONMENT'],
     limits: {
       sessionIdleTimeoutSeconds: env['AGENTSTATE_SESSION_IDLE_TIMEOUT_SECONDS'],
       sessionMaxLifetimeSeconds: env['AGENTSTATE_SESSION_MAX_LIFETIME_SECONDS'],

@@ -1,14 +1,36 @@
 import { Command } from 'commander';
+import { processIo, type CliIo } from './cli-io.ts';
+import { asUsageError } from './exit-codes.ts';
 import { registerServe } from './serve.ts';
+import { registerSession, registerSnapshot } from './session.ts';
+import { registerSubject } from './subject.ts';
 import { registerToken } from './token.ts';
 
 /** The `agentstate` command line: one file per command group, each thin. */
-export function createProgram(): Command {
+export function createProgram(io: CliIo = processIo()): Command {
   const program = new Command('agentstate')
     .description('state and memory for fleets of AI agents on Kubernetes and Dapr')
     .showHelpAfterError()
-    .exitOverride();
+    .exitOverride(asUsageError)
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ npm start                                           # the service on the embedded store
+  $ export AGENTSTATE_TOKEN=$(agentstate token issue --tenant dev --agent ops --role operator)
+  $ agentstate session export research-bot --session <id> --output snapshot.json
+  $ agentstate session show snapshot.json
+  $ agentstate session import snapshot.json --dry-run
+  $ agentstate subject export research-bot --output research-bot.json
+  $ agentstate session export research-bot --session <id> --dapr-app-id agentstate   # inside a pod
+
+Exit codes: 0 ok, 1 failure, 2 usage or invalid input, 3 unauthenticated or forbidden,
+4 not found, 5 conflict, 6 integrity (checksum or version), 7 unavailable, 8 pending approval.`,
+    );
   registerServe(program);
-  registerToken(program);
+  registerToken(program, { env: io.env, out: io.out });
+  registerSession(program, io);
+  registerSnapshot(program, io);
+  registerSubject(program, io);
   return program;
 }

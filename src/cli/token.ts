@@ -1,7 +1,10 @@
-import { CommanderError, type Command } from 'commander';
+import type { Command } from 'commander';
 import { z } from 'zod';
 import { idSchema, rolesSchema } from '../core/identity/caller.ts';
 import { issueToken, MAX_TOKEN_TTL_SECONDS } from '../core/identity/tokens.ts';
+import { asUsageError, USAGE_EXIT_CODE } from './exit-codes.ts';
+
+export { USAGE_EXIT_CODE } from './exit-codes.ts';
 
 /** Where the command reads its environment and writes its output; tests pass their own. */
 export interface TokenCommandIo {
@@ -10,21 +13,6 @@ export interface TokenCommandIo {
   /** @default writes to process.stdout */
   readonly out?: (text: string) => void;
 }
-
-/** Exit code of a command line that cannot be run as given, so a Job can tell it from a failure. */
-export const USAGE_EXIT_CODE = 2;
-
-// Commander's own parse errors: they are usage errors too.
-const usageErrors = new Set([
-  'commander.unknownOption',
-  'commander.unknownCommand',
-  'commander.missingArgument',
-  'commander.optionMissingArgument',
-  'commander.missingMandatoryOptionValue',
-  'commander.invalidArgument',
-  'commander.excessArguments',
-  'commander.conflictingOption',
-]);
 
 const ttlMessage = `must be a whole number of seconds from 1 to ${MAX_TOKEN_TTL_SECONDS}`;
 
@@ -101,11 +89,4 @@ export function registerToken(program: Command, io: TokenCommandIo = {}): void {
           : `${issued.token}\n`,
       );
     });
-}
-
-function asUsageError(error: CommanderError): never {
-  // `commander.help` with a non-zero code: a command group run without a subcommand.
-  const usage = usageErrors.has(error.code) || (error.code === 'commander.help' && error.exitCode !== 0);
-  if (usage) throw new CommanderError(USAGE_EXIT_CODE, error.code, error.message);
-  throw error;
 }

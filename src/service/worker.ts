@@ -12,8 +12,13 @@ import { capabilityRoutes } from '../http/routes/capabilities.ts';
 import { persistentRoutes } from '../http/routes/persistent.ts';
 import { sessionRoutes } from '../http/routes/sessions.ts';
 import { sharedRoutes } from '../http/routes/shared.ts';
+import { adminRoutes } from '../http/routes/admin.ts';
+import { snapshotRoutes } from '../http/routes/snapshots.ts';
+import { createPortability } from '../portability/portability.ts';
+import { createStateWriter } from '../portability/state-writer.ts';
 import { watchRoutes } from '../http/routes/watch.ts';
 import type { Logger } from '../logging.ts';
+import type { KvStore } from '../ports/kv-store.ts';
 import { closeAdapters, openAdapters, type Adapters } from './adapters.ts';
 import { createLiveChanges, startChangeDelivery } from './change-feed.ts';
 import {
@@ -36,6 +41,11 @@ export interface Worker {
 export interface WorkerOptions {
   /** Where the development token notice goes. @default process.stderr */
   readonly notice?: (text: string) => void;
+  /**
+   * Wraps the opened store before anything uses it, e.g. to count calls and bytes in a
+   * benchmark. The wrapper must delegate `close()`. @default the store itself
+   */
+  readonly wrapKv?: (kv: KvStore) => KvStore;
 }
 
 /**
@@ -47,10 +57,11 @@ export async function startWorker(
   logger: Logger,
   options: WorkerOptions = {},
 ): Promise<Worker> {
-  const { notice = (text: string) => process.stderr.write(text) } = options;
+  const { notice = (text: string) => process.stderr.write(text), wrapKv } = options;
   const policy = await loadPolicy(config);
   const developmentKey = await prepareDevelopmentKey(config);
-  const adapters = await openAdapters(config);
+  const opened = await openAdapters(config);
+  const adapters = wrapKv === undefined ? opened : { ...opened, kv: wrapKv(opened.kv) };
   const stops: Array<() => Promise<void>> = [];
   try {
     const services = createStateServices(adapters, config.limits);
@@ -58,6 +69,16 @@ export async function startWorker(
     const invoke = createCapabilityInvoker({
       services,
       observe: (name, seconds, outcome) => metrics.observeCapability(name, seconds, outcome),
+    });
+    const portability = createPortability({
+      services,
+      writer: createStateWriter({
+        kv: adapters.kv,
+        persistent: (tenant, agent) => services.persistent(tenant, agent),
+        limits: config.limits,
+      }),
+      blobs: adapters.blobs,
+      environment: config.environment,
     });
     const delivery = await startChangeDelivery(adapters.bus, services.watches, logger);
     stops.push(() => delivery.close());
@@ -81,6 +102,8 @@ export async function startWorker(
         persistentRoutes(invoke),
         watchRoutes({ watches: services.watches, live }),
         sharedRoutes(invoke),
+        snapshotRoutes(portability),
+        adminRoutes(portability),
       ],
     });
     const server: Server = app.listen(config.port, config.host);

@@ -1,0 +1,92 @@
+import { Router, type Request } from 'express';
+import { z } from 'zod';
+import { AppError } from '../../core/errors.ts';
+import { idSchema } from '../../core/identity/caller.ts';
+import { parseInput } from '../../core/parse-input.ts';
+import type { Portability, SessionRef } from '../../portability/portability.ts';
+import { tagsSchema } from '../../portability/session-snapshot.ts';
+import type { SnapshotListAnswer } from '../../portability/snapshot-answers.ts';
+import { bodyOf, queryInput } from '../call-context.ts';
+
+/**
+ * Session snapshots (spec/002, spec/004):
+ * - `GET  /v1/agents/{agent}/sessions/{session}/snapshot?tag=k=v&environment=`: export
+ * - `POST /v1/snapshots/restore?dry_run=true`: restore (the body is the snapshot)
+ * - `POST /v1/agents/{agent}/sessions/{session}/snapshots?tag=k=v`: save to snapshot storage
+ * - `GET  /v1/agents/{agent}/sessions/{session}/snapshots?limit=&start_after=`: list ids
+ * - `GET  /v1/agents/{agent}/sessions/{session}/snapshots/{id|latest}`: load one
+ */
+export function snapshotRoutes(portability: Portability): Router {
+  const router = Router();
+  const base = '/v1/agents/:agent/sessions/:session';
+
+  router.get(`${base}/snapshot`, async (req, res) => {
+    const { tag } = parseInput(exportQuerySchema, queryInput(req), 'query');
+    res.json(await portability.exportSession(req.caller, sessionRef(req), tagsOf(tag)));
+  });
+  router.post('/v1/snapshots/restore', async (req, res) => {
+    const { dry_run } = parseInput(restoreQuerySchema, queryInput(req), 'query');
+    res.json(await portability.restoreSession(req.caller, requiredBody(req), dry_run === 'true'));
+  });
+  router.post(`${base}/snapshots`, async (req, res) => {
+    const { tag } = parseInput(exportQuerySchema, queryInput(req), 'query');
+    res.status(201).json(await portability.checkpoint(req.caller, sessionRef(req), tagsOf(tag)));
+  });
+  router.get(`${base}/snapshots`, async (req, res) => {
+    const { limit, start_after } = parseInput(listQuerySchema, queryInput(req), 'query');
+    const page = await portability.listSnapshots(req.caller, sessionRef(req), {
+      ...(limit === undefined ? {} : { limit }),
+      ...(start_after === undefined ? {} : { startAfter: start_after }),
+    });
+    const answer: SnapshotListAnswer = {
+      snapshot_ids: page.snapshotIds,
+      count: page.snapshotIds.length,
+      ...(page.nextToken === undefined ? {} : { next_token: page.nextToken }),
+    };
+    res.json(answer);
+  });
+  router.get(`${base}/snapshots/:id`, async (req, res) => {
+    const id = req.params.id === 'latest' ? undefined : req.params.id;
+    res.json(await portability.loadSnapshot(req.caller, sessionRef(req), id));
+  });
+  return router;
+}
+
+const tagSchema = z.string().regex(/^[^=]+=.*$/, 'a tag is key=value');
+export const exportQuerySchema = z.strictObject({
+  tag: z.union([tagSchema, z.array(tagSchema)]).exactOptional(),
+});
+export const restoreQuerySchema = z.strictObject({ dry_run: z.enum(['true', 'false']).exactOptional() });
+export const listQuerySchema = z.strictObject({
+  limit: z.number().int().min(1).max(1000).exactOptional(),
+  start_after: z.string().exactOptional(),
+});
+
+function sessionRef(req: Request<Record<string, string>>): SessionRef {
+  const agent = parseInput(idSchema, req.params['agent'], 'agent id');
+  const sessionId = req.params['session'] ?? '';
+  if (sessionId === 'latest')
+    throw new AppError(
+      'InvalidInput',
+      "finding an agent's latest session is not available yet: name the session (its session_id)",
+    );
+  return { agent, sessionId };
+}
+
+/** `key=value` tags, split at the first `=`. */
+export function tagsOf(tag: string | string[] | undefined): Record<string, string> {
+  const list = tag === undefined ? [] : Array.isArray(tag) ? tag : [tag];
+  const tags = Object.fromEntries(
+    list.map((item) => [item.slice(0, item.indexOf('=')), item.slice(item.indexOf('=') + 1)]),
+  );
+  return parseInput(tagsSchema, tags, 'tags');
+}
+
+function requiredBody(req: Request): unknown {
+  if (req.body === undefined)
+    throw new AppError(
+      'InvalidInput',
+      'the body must be the snapshot, sent with Content-Type: application/json',
+    );
+  return bodyOf(req);
+}
