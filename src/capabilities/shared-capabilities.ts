@@ -48,8 +48,8 @@ export const sharedCapabilities = [
     description: "Removes a key from the tenant's shared state.",
     input: sharedDeleteInputSchema,
     output: sharedDeleteResultSchema,
-    run: (services, context, { key }) =>
-      tenantSharedState(services, context, 'write').delete(context.caller.principal, key),
+    run: (services, context, { key, expected_version }) =>
+      tenantSharedState(services, context, 'write').delete(context.caller.principal, key, expected_version),
   }),
   defineCapability({
     name: 'state.shared.list',

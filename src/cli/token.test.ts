@@ -1,12 +1,22 @@
 import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Command, CommanderError } from 'commander';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { verifyToken } from '../core/identity/tokens.ts';
+import { ensureDevelopmentTokenKey } from '../service/dev-token.ts';
 import { registerToken } from './token.ts';
 
 const key = 'cli-test-key';
+// A data folder with no secrets.json, so that no key is found unless a test gives one.
+const emptyDataDir = mkdtempSync(join(tmpdir(), 'agentstate-token-'));
+const dataDirs = [emptyDataDir];
+afterAll(() => {
+  for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
+});
 const good = `--tenant acme --agent a1 --role agent --key ${key}`;
 
 /**
@@ -42,11 +52,11 @@ describe('agentstate token issue', () => {
     });
   });
 
-  it('prints { token, expires_at, tenant, subject, roles } with --json, reading the key from AGENTSTATE_TOKEN_KEY', async () => {
+  it('prints { token, expires_at, tenant, subject, roles } with --json, reading the key from AGENTSTATE_SECRET_AGENTSTATE_TOKEN_KEY', async () => {
     const before = Date.now();
     const { stdout, exitCode } = await run(
       'issue --tenant acme --agent boss --role supervisor --role operator --ttl 60 --json',
-      { AGENTSTATE_TOKEN_KEY: key },
+      { AGENTSTATE_SECRET_AGENTSTATE_TOKEN_KEY: key },
     );
     expect(exitCode).toBe(0);
     const printed = JSON.parse(stdout) as Record<string, unknown>;
@@ -58,9 +68,27 @@ describe('agentstate token issue', () => {
     expect(verified.expiresAt.getTime() - before).toBeLessThanOrEqual(61_000);
   });
 
-  it('prefers --key over AGENTSTATE_TOKEN_KEY', async () => {
-    const { stdout } = await run(`issue ${good}`, { AGENTSTATE_TOKEN_KEY: 'other' });
+  it('prefers --key over AGENTSTATE_SECRET_AGENTSTATE_TOKEN_KEY', async () => {
+    const { stdout } = await run(`issue ${good}`, { AGENTSTATE_SECRET_AGENTSTATE_TOKEN_KEY: 'other' });
     await expect(verifyToken(key, stdout.trim())).resolves.toMatchObject({ subject: 'a1' });
+  });
+
+  it('without a key, signs with the one the embedded worker generated in its data folder', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'agentstate-token-'));
+    dataDirs.push(dataDir);
+    // What `npm start` does on a data folder with no token key.
+    const generated = await ensureDevelopmentTokenKey(dataDir);
+    const flags = '--tenant dev --agent a1 --role agent';
+    const fromFlag = await run(`issue ${flags} --data-dir ${dataDir}`);
+    expect(fromFlag.exitCode, fromFlag.stderr).toBe(0);
+    await expect(verifyToken(generated, fromFlag.stdout.trim())).resolves.toMatchObject({ subject: 'a1' });
+    const fromEnv = await run(`issue ${flags}`, { AGENTSTATE_DATA_DIR: dataDir });
+    await expect(verifyToken(generated, fromEnv.stdout.trim())).resolves.toMatchObject({ subject: 'a1' });
+    // The variable the worker reads wins over the file, for the worker and for the CLI alike.
+    const fromVariable = await run(`issue ${flags} --data-dir ${dataDir}`, {
+      AGENTSTATE_SECRET_AGENTSTATE_TOKEN_KEY: key,
+    });
+    await expect(verifyToken(key, fromVariable.stdout.trim())).resolves.toMatchObject({ subject: 'a1' });
   });
 
   it.each([
@@ -75,8 +103,8 @@ describe('agentstate token issue', () => {
     ['a fractional ttl', `${good} --ttl 1.5`, /--ttl: must be a whole number/],
     [
       'no key',
-      '--tenant acme --agent a1 --role agent',
-      /--key: no token key: pass --key or set AGENTSTATE_TOKEN_KEY/,
+      `--tenant acme --agent a1 --role agent --data-dir ${emptyDataDir}`,
+      /--key: no token key: pass --key, set AGENTSTATE_SECRET_AGENTSTATE_TOKEN_KEY, or run the embedded service once/,
     ],
     ['an unknown option', `${good} --admin`, /unknown option '--admin'/],
     ['an option without its value', `${good} --ttl`, /argument missing/],
@@ -95,7 +123,7 @@ describe('agentstate token issue', () => {
     const main = fileURLToPath(new URL('../main.ts', import.meta.url));
     const agentstate = (args: string) =>
       promisify(execFile)(process.execPath, [main, 'token', 'issue', ...args.split(' ')], {
-        env: { ...process.env, AGENTSTATE_TOKEN_KEY: key },
+        env: { ...process.env, AGENTSTATE_SECRET_AGENTSTATE_TOKEN_KEY: key },
       });
     const { stdout } = await agentstate('--tenant acme --agent a1 --role agent');
     await expect(verifyToken(key, stdout.trim())).resolves.toMatchObject({ subject: 'a1' });

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { idSchema, rolesSchema } from '../core/identity/caller.ts';
 import { issueToken, MAX_TOKEN_TTL_SECONDS } from '../core/identity/tokens.ts';
 import { asUsageError, USAGE_EXIT_CODE } from './exit-codes.ts';
+import { readTokenKey, resolveDataDir, TOKEN_KEY_ENV } from './token-key.ts';
 
 export { USAGE_EXIT_CODE } from './exit-codes.ts';
 
@@ -26,7 +27,12 @@ const issueFlagsSchema = z.strictObject({
     .min(1, { error: ttlMessage })
     .max(MAX_TOKEN_TTL_SECONDS, { error: ttlMessage })
     .default(3600),
-  key: z.string().min(1, 'no token key: pass --key or set AGENTSTATE_TOKEN_KEY'),
+  key: z
+    .string()
+    .min(
+      1,
+      `no token key: pass --key, set ${TOKEN_KEY_ENV}, or run the embedded service once (npm start) to generate one in its data folder`,
+    ),
   json: z.boolean().default(false),
 });
 
@@ -37,6 +43,7 @@ type IssueFlags = {
   role?: string[];
   ttl?: string;
   key?: string;
+  dataDir?: string;
   json?: boolean;
 };
 
@@ -60,14 +67,19 @@ export function registerToken(program: Command, io: TokenCommandIo = {}): void {
     .option('--ttl <seconds>', 'lifetime in seconds (default 3600)')
     .option(
       '--key <secret>',
-      'the token key secret (env AGENTSTATE_TOKEN_KEY; prefer it: flags show in process lists)',
+      `the token key secret (env ${TOKEN_KEY_ENV}, as the worker reads it; prefer it: flags show in process lists)`,
+    )
+    .option(
+      '--data-dir <dir>',
+      "without a key: read the embedded worker's, from <dir>/secrets.json (env AGENTSTATE_DATA_DIR, default ./.agentstate)",
     )
     .option('--json', 'print { token, expires_at, tenant, subject, roles }')
     .exitOverride(asUsageError)
     .action(async (flags: IssueFlags, command: Command) => {
+      const { dataDir, ...issueFlags } = flags;
       const parsed = issueFlagsSchema.safeParse({
-        ...flags,
-        key: flags.key ?? env['AGENTSTATE_TOKEN_KEY'] ?? '',
+        ...issueFlags,
+        key: flags.key ?? (await readTokenKey(env, resolveDataDir(env, dataDir))) ?? '',
       });
       if (!parsed.success) {
         const problems = parsed.error.issues.map((issue) => {

@@ -35,7 +35,21 @@ export function queryInput(req: Request, omit: readonly string[] = []): Record<s
   );
 }
 
-/** A JSON request body, `{}` when there is none (a POST without a body). */
+/**
+ * A JSON request body, `{}` when there is none (a POST without a body). A body sent
+ * with another content type is not parsed; taking it for none would answer with
+ * complaints about missing fields, so it is `InvalidInput` saying what is wrong.
+ */
 export function bodyOf(req: Request): unknown {
-  return req.body === undefined ? {} : req.body;
+  if (req.body !== undefined) return req.body;
+  const sent =
+    req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+  if (sent) {
+    const type = req.headers['content-type'] ?? 'none';
+    throw new AppError(
+      'InvalidInput',
+      `the body must be JSON sent with Content-Type: application/json (it was sent as ${JSON.stringify(type.slice(0, 80))})`,
+    );
+  }
+  return {};
 }

@@ -34,6 +34,9 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
 
 function toAppError(error: unknown): AppError {
   if (error instanceof AppError) return error;
+  // The router marks its failure to decode a path parameter (`%zz`) with status 400.
+  if (error instanceof URIError && (error as { status?: unknown }).status === 400)
+    return new AppError('InvalidInput', 'the path has an invalid percent-encoding', { cause: error });
   // body-parser marks its own failures with a `type`; they are the caller's fault.
   const type = (error as { type?: unknown } | undefined)?.type;
   if (type === 'entity.parse.failed')

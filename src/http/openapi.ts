@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { jsonSchemaOf } from '../capabilities/catalogue.ts';
-import type { Capability } from '../capabilities/capability.ts';
+import type { Capability, PermissionClass } from '../capabilities/capability.ts';
 import { capabilities, findCapability } from '../capabilities/registry.ts';
 import { openSessionRequestSchema } from '../capabilities/session-lifecycle.ts';
 import { ErrorCode } from '../core/errors.ts';
@@ -21,6 +20,9 @@ import {
   watchedChangeSchema,
 } from '../core/watch/watch-schemas.ts';
 import { errorStatus } from './error-status.ts';
+import { agentHeader, headerParameters, sessionHeader } from './openapi-headers.ts';
+import { publicPaths } from './openapi-public-paths.ts';
+import { createSchemaComponents, type SchemaComponents } from './openapi-schemas.ts';
 
 // The OpenAPI 3.1 document of /openapi.json, generated from the zod schemas every
 // surface parses and answers with, so it cannot drift from the code.
@@ -230,8 +232,8 @@ function errorResponses() {
   );
 }
 
-const json = (schema: z.ZodType, io: 'input' | 'output') => ({
-  'application/json': { schema: jsonSchemaOf(schema, io) },
+const json = (schemas: SchemaComponents, schema: z.ZodType, io: 'input' | 'output') => ({
+  'application/json': { schema: schemas.of(schema, io) },
 });
 
 function pathParameters(path: string) {
@@ -244,11 +246,11 @@ function pathParameters(path: string) {
   }));
 }
 
-function restOperation(operation: Operation) {
+function restOperation(operation: Operation, schemas: SchemaComponents) {
   const capability = operation.capability === undefined ? undefined : findCapability(operation.capability);
   const response = operation.response ?? capability?.output;
   const inputProperties =
-    capability === undefined ? {} : (jsonSchemaOf(capability.input, 'input')['properties'] ?? {});
+    capability === undefined ? {} : (schemas.of(capability.input, 'input')['properties'] ?? {});
   const query = (operation.query ?? []).map((name) => ({
     name,
     in: 'query',
@@ -257,55 +259,114 @@ function restOperation(operation: Operation) {
       (inputProperties as Record<string, unknown>)[name] ??
       (name === 'prefix' ? { type: 'string' } : { type: 'integer', minimum: 0 }),
   }));
-  const headers =
-    operation.path.startsWith('/v1/shared/keys/') && operation.method === 'put'
+  const sharedKey = operation.path.startsWith('/v1/shared/keys/');
+  const headers = [
+    ...(sharedKey && operation.method === 'put'
       ? [{ name: 'If-Match', in: 'header', required: true, schema: { type: 'string' } }]
-      : [];
+      : []),
+    ...(sharedKey && operation.method === 'delete'
+      ? [
+          {
+            name: 'If-Match',
+            in: 'header',
+            required: false,
+            schema: { type: 'string' },
+            description: 'Delete only at this version (the ETag of GET), else 409 VersionConflict.',
+          },
+        ]
+      : []),
+    // The agent comes from the path where it has one; a stream is the caller's own.
+    ...(operation.path.includes('{agent}') || operation.stream !== undefined ? [] : [agentHeader]),
+  ];
   const valueBody = operation.method === 'put' && capability !== undefined;
   return {
     summary: operation.summary,
     ...(capability === undefined ? {} : { description: `Runs ${capability.name}.` }),
     parameters: [...pathParameters(operation.path), ...query, ...headers],
     ...(operation.body !== undefined
-      ? { requestBody: { required: false, content: json(operation.body, 'input') } }
+      ? { requestBody: { required: false, content: json(schemas, operation.body, 'input') } }
       : valueBody
         ? { requestBody: { required: true, content: { 'application/json': { schema: {} } } } }
         : {}),
     responses: {
       [String(operation.status ?? 200)]: {
         description: 'Success',
-        ...(response === undefined ? {} : { content: json(response, 'output') }),
-        ...(operation.stream === undefined
-          ? {}
-          : { content: { 'text/event-stream': { itemSchema: jsonSchemaOf(operation.stream, 'output') } } }),
+        ...(response === undefined ? {} : { content: json(schemas, response, 'output') }),
+        ...(operation.stream === undefined ? {} : { content: eventStream(schemas, operation.stream) }),
       },
       ...errorResponses(),
     },
   };
 }
 
-function rpcOperation(capability: Capability) {
+/** `GET /v1/capabilities`: the catalogue, as `catalogue.ts` builds it. */
+function catalogueOperation(schemas: SchemaComponents) {
+  const catalogue = z.object({
+    capabilities: z.array(
+      z.object({
+        name: z.string(),
+        permission: z.enum(['autonomous', 'notify', 'approval_required'] satisfies PermissionClass[]),
+        description: z.string(),
+        input_schema: z.record(z.string(), z.unknown()).describe('JSON Schema (draft 2020-12) of the inputs'),
+        output_schema: z
+          .record(z.string(), z.unknown())
+          .describe('JSON Schema (draft 2020-12) of the outputs'),
+      }),
+    ),
+  });
+  return {
+    summary: 'Every capability with its permission class and the JSON Schemas of its inputs and outputs',
+    parameters: [agentHeader],
+    responses: {
+      '200': { description: 'The catalogue', content: json(schemas, catalogue, 'output') },
+      ...errorResponses(),
+    },
+  };
+}
+
+/**
+ * Server-Sent Events. OpenAPI 3.1 can type the stream only as text, so each event's
+ * `data` is a named component schema, and the description points at it.
+ */
+function eventStream(schemas: SchemaComponents, data: z.ZodType) {
+  const name = 'WatchedChange';
+  schemas.named(name, data, 'output');
+  return {
+    'text/event-stream': {
+      schema: {
+        type: 'string',
+        description: `Server-Sent Events; each \`change\` event carries a JSON #/components/schemas/${name} as its data.`,
+      },
+    },
+  };
+}
+
+function rpcOperation(capability: Capability, schemas: SchemaComponents) {
   return {
     post: {
       summary: capability.description,
-      description: `Capability ${capability.name} (${capability.permission}). Headers: x-session-id names the current session; x-agent-id the agent a supervisor, operator or gateway acts on.`,
-      requestBody: { required: true, content: json(capability.input, 'input') },
+      description: `Capability ${capability.name} (${capability.permission}).`,
+      parameters: [agentHeader, sessionHeader],
+      requestBody: { required: true, content: json(schemas, capability.input, 'input') },
       responses: {
-        '200': { description: 'The outputs', content: json(capability.output, 'output') },
+        '200': { description: 'The outputs', content: json(schemas, capability.output, 'output') },
         ...errorResponses(),
       },
     },
   };
 }
 
-/** The OpenAPI 3.1 description of every route that needs credentials. */
+/** The OpenAPI 3.1 description of every route. */
 export function buildOpenApiDocument(): Record<string, unknown> {
-  const paths: Record<string, Record<string, unknown>> = {};
+  const schemas = createSchemaComponents();
+  const paths: Record<string, Record<string, unknown>> = { ...publicPaths };
+  paths['/v1/capabilities'] = { get: catalogueOperation(schemas) };
   for (const capability of capabilities)
-    paths[`/v1/capabilities/${capability.name}`] = rpcOperation(capability);
+    paths[`/v1/capabilities/${capability.name}`] = rpcOperation(capability, schemas);
   for (const operation of operations) {
-    (paths[operation.path] ??= {})[operation.method] = restOperation(operation);
+    (paths[operation.path] ??= {})[operation.method] = restOperation(operation, schemas);
   }
+  schemas.named('Error', errorBodySchema, 'output');
   return {
     openapi: '3.1.0',
     info: {
@@ -317,7 +378,8 @@ export function buildOpenApiDocument(): Record<string, unknown> {
     paths,
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
-      schemas: { Error: jsonSchemaOf(errorBodySchema, 'output') },
+      parameters: headerParameters,
+      schemas: schemas.all(),
     },
   };
 }

@@ -2,7 +2,8 @@ import type { Json } from '../core/json.ts';
 
 /**
  * A key-value store with per-key compare-and-swap: the only primitive agentstate's
- * consistency rests on (DESIGN.md section 2).
+ * consistency rests on, because Dapr state stores offer no key listing and not every
+ * one rolls back a failed multi-key transaction (README, Storage semantics).
  *
  * Semantics every adapter keeps (checked by `kvStoreConformance`):
  * - Keys are non-empty UTF-8 strings of at most `KV_MAX_KEY_BYTES` bytes that do not

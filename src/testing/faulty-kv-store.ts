@@ -21,7 +21,7 @@ export interface FaultyKvStore extends KvStore {
 
 /**
  * Wraps a real store to stop "the process" after the Nth operation of a capability, for
- * crash-injection tests (DESIGN.md section 2). Only the count is simulated; the data is
+ * crash-injection tests (see `src/testing/crash/`). Only the count is simulated; the data is
  * whatever the real store holds.
  */
 export function createFaultyKvStore(inner: KvStore): FaultyKvStore {

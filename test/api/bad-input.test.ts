@@ -80,6 +80,60 @@ describe('the capability RPC refuses', () => {
     expect(res.body.error.code).toBe('InvalidInput');
   });
 
+  it('a body nested 2000 deep, before validation can exhaust the stack', async () => {
+    const deep = `${'['.repeat(2000)}1${']'.repeat(2000)}`;
+    const res = await w.api.call('state.persistent.set', undefined, {
+      token,
+      rawBody: `{"key":"k","value":${deep}}`,
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(400);
+    expect(res.body.error).toMatchObject({
+      code: 'InvalidInput',
+      message: expect.stringMatching(/deeper than/),
+    });
+  });
+
+  it('a value with a __proto__ key, which would be dropped without a word', async () => {
+    const res = await w.api.call('state.persistent.set', undefined, {
+      token,
+      rawBody: '{"key":"k","value":{"a":{"__proto__":{"x":1},"b":1}}}',
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(400);
+    expect(res.body.error).toMatchObject({
+      code: 'InvalidInput',
+      message: expect.stringMatching(/__proto__/),
+    });
+  });
+
+  it('a body that is not UTF-8, which would be stored as U+FFFD', async () => {
+    const body = Buffer.concat([
+      Buffer.from('{"key":"k","value":"'),
+      Buffer.from([0xff, 0xfe]),
+      Buffer.from('"}'),
+    ]);
+    const res = await fetch(`${w.worker.url}/v1/capabilities/state.persistent.set`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body,
+    });
+    const answer = (await res.json()) as { error: { code: string; message: string } };
+    expect(res.status, JSON.stringify(answer)).toBe(400);
+    expect(answer.error).toMatchObject({ code: 'InvalidInput', message: expect.stringMatching(/UTF-8/) });
+  });
+
+  it('a JSON body sent without Content-Type: application/json, saying so', async () => {
+    const res = await w.api.call('state.persistent.set', undefined, {
+      token,
+      rawBody: '{"key":"k","value":1}',
+      headers: { 'content-type': 'text/plain' },
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(400);
+    expect(res.body.error).toMatchObject({
+      code: 'InvalidInput',
+      message: expect.stringMatching(/Content-Type: application\/json/),
+    });
+  });
+
   it('a body over the limit with PayloadTooLarge', async () => {
     const res = await w.api.call(
       'state.persistent.set',
@@ -113,6 +167,8 @@ describe('REST refuses', () => {
     ['a shared PUT without If-Match', 'PUT', '/v1/shared/keys/k', 1],
     ['a shared PUT with a negative If-Match', 'PUT', '/v1/shared/keys/k', 1, { 'if-match': '"-1"' }],
     ['a malformed agent id', 'GET', '/v1/agents/..%2Fa2/state'],
+    ['a key with a bad percent-escape', 'GET', '/v1/agents/a1/state/%zz'],
+    ['a shared key with a bad percent-escape', 'DELETE', '/v1/shared/keys/a%e0%80'],
     ['an unknown field when opening a session', 'POST', '/v1/sessions', { agent: 'a1', tenant: 't2' }],
     [
       'a message with an unknown role',

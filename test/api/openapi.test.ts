@@ -1,3 +1,4 @@
+import { Validator } from '@seriousme/openapi-schema-validator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SPEC_CAPABILITIES } from '../../src/testing/api/capability-suite.ts';
 import { startEmbeddedTestWorker, type TestWorker } from '../../src/testing/api/test-worker.ts';
@@ -50,6 +51,36 @@ describe('/openapi.json', () => {
     );
     expect(ifMatch).toMatchObject({ in: 'header', required: true });
     expect(doc.components.schemas.Error.properties.error.properties.code.enum).toContain('VersionConflict');
+  });
+
+  it('is a valid OpenAPI 3.1 document whose every $ref resolves', async () => {
+    const doc = (await w.api.request('GET', '/openapi.json')).body;
+    const validator = new Validator();
+    const result = await validator.validate(doc);
+    expect(result.errors ?? [], JSON.stringify(result.errors, null, 2)).toEqual([]);
+    expect(result.valid).toBe(true);
+    expect(validator.version).toBe('3.1');
+    expect(() => validator.resolveRefs()).not.toThrow();
+  });
+
+  it('documents the catalogue, the probes, and the headers that name the agent and the session', async () => {
+    const doc = (await w.api.request('GET', '/openapi.json')).body;
+    expect(doc.paths['/v1/capabilities'].get.responses['200']).toBeDefined();
+    for (const path of ['/healthz', '/readyz', '/metrics', '/openapi.json']) {
+      expect(doc.paths[path]?.get?.security, path).toEqual([]);
+    }
+    expect(doc.components.parameters.AgentId).toMatchObject({ name: 'x-agent-id', in: 'header' });
+    expect(doc.components.parameters.SessionId).toMatchObject({ name: 'x-session-id', in: 'header' });
+    expect(doc.paths['/v1/capabilities/state.session.get'].post.parameters).toEqual(
+      expect.arrayContaining([
+        { $ref: '#/components/parameters/AgentId' },
+        { $ref: '#/components/parameters/SessionId' },
+      ]),
+    );
+    const ifMatch = doc.paths['/v1/shared/keys/{key}'].delete.parameters.find(
+      (p: { name: string }) => p.name === 'If-Match',
+    );
+    expect(ifMatch).toMatchObject({ in: 'header', required: false });
   });
 
   it('answers without credentials, like the probes', async () => {

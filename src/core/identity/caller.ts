@@ -14,7 +14,7 @@ export const idSchema = z
   );
 
 /**
- * What a caller may do (DESIGN.md §4):
+ * What a caller may do:
  * - `agent`: its own session and persistent state, its tenant's shared state;
  * - `supervisor`: additionally reads every agent of its tenant and approves;
  * - `operator`: reads and writes every agent of its tenant, admin API, backups, imports.

@@ -6,7 +6,7 @@ import { createKeyIndex } from '../state/key-index.ts';
 import { assertValidNamespaceId } from '../state/user-key.ts';
 import { callerSchema, type Caller } from './caller.ts';
 
-/** One refused request (DESIGN.md section 4: every denied request is audited). */
+/** One refused request: every denied request is audited. */
 export const denialRecordSchema = z.object({
   id: z.uuid(),
   tenant: z.string(),

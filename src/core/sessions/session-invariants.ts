@@ -17,7 +17,7 @@ export interface SessionInvariantsOptions {
 }
 
 /**
- * Throws an `Error` naming every violated invariant of one session (DESIGN.md section 2),
+ * Throws an `Error` naming every violated invariant of one session (the crash tests' oracle),
  * given what the test knows (`model`). Run it when no operation is in flight: after a
  * crash and recovery, or after concurrent writers finished.
  *

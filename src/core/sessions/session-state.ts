@@ -49,7 +49,7 @@ export interface SessionStateOptions {
 
 /**
  * Session state over a `KvStore` with nothing but single-key compare-and-swap
- * (DESIGN.md section 2). Each change has one commit point:
+ * (see `ports/kv-store.ts`). Each change has one commit point:
  * - `set` and `delete`: a CAS on the key's value record (a tombstone for a delete). The
  *   quota counter learns of the size change through an intent on the record
  *   (`usage-counter.ts`) that the writer or the record's next reader applies. The index

@@ -6,7 +6,7 @@ import type { SharedChangeEvent } from './shared-events.ts';
 import { assertValidNamespaceId } from './user-key.ts';
 
 /**
- * One audited action (DESIGN.md section 4: every Notify action is audited). Keyed by
+ * One audited action (every Notify action is audited). Keyed by
  * the id of the change it records, so writing it again — a roll-forward after a crash,
  * or a helper finishing another writer's change — writes the same bytes.
  */

@@ -4,7 +4,7 @@ import type { SharedHead } from './shared-records.ts';
 
 /** The pub/sub topic of shared-state change events, the feed of `state.shared.watch`. */
 export const SHARED_CHANGES_TOPIC = 'agentstate.shared.changes';
-/** The pub/sub topic of Notify-class notifications (DESIGN.md section 4). */
+/** The pub/sub topic of the notifications every Notify-class action publishes. */
 export const NOTIFICATIONS_TOPIC = 'agentstate.notifications';
 
 const timestamp = z.iso.datetime();

@@ -31,7 +31,7 @@ export interface SharedInvariantsOptions {
 
 /**
  * Throws an `Error` naming every violated invariant of one tenant's shared state
- * (DESIGN.md section 2), given what the test knows (`model`). Run it when no operation
+ * (the crash tests' oracle), given what the test knows (`model`). Run it when no operation
  * is in flight: after a crash and recovery, or after concurrent writers finished.
  *
  * Reads first roll forward what crashed writers left (as any reader would, publishing

@@ -58,7 +58,15 @@ export const sharedSetResultSchema = z.object({
 export type SharedSetResult = z.infer<typeof sharedSetResultSchema>;
 
 export const sharedDeleteInputSchema = z.strictObject({
-  key: keySchema.describe('The shared key to remove, whatever its version.'),
+  key: keySchema.describe('The shared key to remove.'),
+  // Beyond the spec's inputs, as REST's If-Match: the optimistic lock `set` has.
+  expected_version: z
+    .int()
+    .min(1)
+    .optional()
+    .describe(
+      'Remove the key only if this is its current version (as state.shared.get answered it), else VersionConflict; whatever its version when left out.',
+    ),
 });
 export type SharedDeleteInput = z.infer<typeof sharedDeleteInputSchema>;
 

@@ -62,8 +62,12 @@ export interface SharedState {
    * nothing is written.
    */
   set(agent: string, key: string, value: Json, expectedVersion: number): Promise<SharedSetResult>;
-  /** Removes the key, whatever its version; `KeyNotFound` if it does not exist. */
-  delete(agent: string, key: string): Promise<SharedDeleteResult>;
+  /**
+   * Removes the key: whatever its version, or only if it is at `expectedVersion`
+   * (otherwise `VersionConflict` with `current_version`, and nothing is removed).
+   * `KeyNotFound` if it does not exist.
+   */
+  delete(agent: string, key: string, expectedVersion?: number): Promise<SharedDeleteResult>;
   /** Live keys with version, size, last writer and update time, sorted, one page at a time. */
   list(options?: SharedListInput): Promise<SharedListResult>;
   /** The bytes counted against the quota. */
@@ -81,7 +85,7 @@ const missing = (): SharedGetResult => ({
 
 /**
  * Shared state over a `KvStore` with nothing but single-key compare-and-swap and an
- * `EventBus` (DESIGN.md section 2). Each change has one commit point, a CAS on the
+ * `EventBus` (see `ports/kv-store.ts`). Each change has one commit point, a CAS on the
  * key's head, which carries an intent naming the change; everything derived from it is
  * idempotent, done by the writer and, should it die, by whoever meets the head after
  * the intent's grace period:
@@ -187,17 +191,22 @@ export function createSharedState(kv: KvStore, bus: EventBus, options: SharedSta
       return { version: outcome.committed.head.version };
     },
 
-    async delete(agent, key) {
+    async delete(agent, key, expectedVersion) {
       assertValidNamespaceId('agent', agent);
       assertValidUserKey(key);
+      if (expectedVersion !== undefined) assertWholeNumber('expected_version', expectedVersion, 1);
       const waitForIntent = rollForward.createWaiter();
-      const committed = await retryOnConflict(
+      const outcome = await retryOnConflict(
         `delete of ${keys.head(key)}`,
-        async (): Promise<SharedHeadEntry | typeof RETRY> => {
+        async (): Promise<SharedHeadEntry | { conflict: number } | typeof RETRY> => {
           const current = await readSharedHead(store, key);
           if (current === undefined || !isLiveShared(current.head)) {
             if (current !== undefined) await rollForward.settleIfAbandoned(current);
             throw sharedKeyNotFound(key);
+          }
+          // Answered rather than thrown, as in `commitSet`: retryOnConflict would retry it.
+          if (expectedVersion !== undefined && current.head.version !== expectedVersion) {
+            return { conflict: current.head.version };
           }
           if (current.head.pending !== undefined) {
             await waitForIntent(current);
@@ -216,7 +225,8 @@ export function createSharedState(kv: KvStore, bus: EventBus, options: SharedSta
           return { head: tombstone, etag: await kv.save(keys.head(key), tombstone, { etag: current.etag }) };
         },
       );
-      await rollForward.settle(committed);
+      if ('conflict' in outcome) throw sharedVersionConflict(key, expectedVersion ?? 0, outcome.conflict);
+      await rollForward.settle(outcome);
       // A creator may commit between our tombstone and this removal, and may already
       // have checked that the key is indexed. So after removing, read the head: if it is
       // live again, put the key back. Either the removal came before the creator's check

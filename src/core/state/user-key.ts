@@ -1,6 +1,6 @@
 import { AppError } from '../errors.ts';
 
-/** The longest user key, in bytes of UTF-8 (DESIGN.md section 2). */
+/** The longest user key, in bytes of UTF-8 (README, HTTP API: Capabilities). */
 export const USER_KEY_MAX_BYTES = 512;
 
 // C0 and C1 controls and DEL: keys are shown in logs, lists and terminals.

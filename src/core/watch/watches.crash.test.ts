@@ -8,7 +8,7 @@ import type { SharedChangeEvent } from '../state/shared-events.ts';
 import { watchKeys } from './watch-keys.ts';
 import { createWatches, type Watches } from './watches.ts';
 
-// DESIGN.md section 2: a fault-injecting store stops "the process" after the Nth store
+// Correctness with single-key CAS alone, proven: a fault-injecting store stops "the process" after the Nth store
 // operation of `deliver` (or `ack`), for every N, with the cut-off write lost or
 // applied. After recovery the change is delivered again, as the bus does, and the
 // inboxes must hold every change exactly once, in gapless sequence, with no store

@@ -38,7 +38,7 @@ export interface WatchesOptions {
  * inbox of every live matching subscription once, however often it is called with the
  * same change (see `deliverToInbox` for the one exception). A subscription ends with its
  * session: a delivery that finds the session ended or expired removes the subscription
- * instead. Everything rests on single-key compare-and-swap (DESIGN.md section 2).
+ * instead. Everything rests on single-key compare-and-swap (see `ports/kv-store.ts`).
  */
 export interface Watches {
   /** state.shared.watch: a subscription of `agent` in `tenant`, alive while session `sessionId` is. */

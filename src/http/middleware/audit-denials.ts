@@ -4,7 +4,7 @@ import type { DenialAudit } from '../../core/identity/denial-audit.ts';
 
 /**
  * Writes every `Forbidden` answer to an authenticated request into the caller's audit
- * trail before the error handler renders it (DESIGN.md section 4). The refusal stands
+ * trail before the error handler renders it: every refused request is audited. The refusal stands
  * whether or not the record could be written; a failed write is logged.
  */
 export function auditDenials(denials: DenialAudit): ErrorRequestHandler {

@@ -4,7 +4,7 @@ import type { CapabilityInvoker } from '../../capabilities/invoke.ts';
 import { bodyOf, callContext } from '../call-context.ts';
 
 /**
- * The capability RPC (DESIGN.md section 3): `POST /v1/capabilities/{name}` takes the
+ * The capability RPC (README, HTTP API: Capabilities): `POST /v1/capabilities/{name}` takes the
  * spec's inputs as the JSON body and answers its outputs; `GET /v1/capabilities`
  * describes every capability with generated JSON Schemas, for gateways to expose as tools.
  */

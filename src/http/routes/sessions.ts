@@ -14,7 +14,7 @@ import { bodyOf, callContext, queryInput } from '../call-context.ts';
 import { requiredValue } from './persistent.ts';
 
 /**
- * REST for sessions (DESIGN.md section 3). Keys of session state are one
+ * REST for sessions (README, HTTP API: REST). Keys of session state are one
  * percent-encoded path segment, as in `persistent.ts`.
  * - `POST /v1/sessions` (`{agent?}`) opens; `GET` / `DELETE /v1/sessions/{id}` reads / ends
  * - `GET /v1/sessions/{id}/state?prefix=&limit=&cursor=` lists; `DELETE .../state` clears

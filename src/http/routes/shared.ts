@@ -8,7 +8,8 @@ import { requiredValue } from './persistent.ts';
 /**
  * REST for the tenant's shared state, with HTTP's own optimistic locking: `GET`
  * answers the version as the `ETag`, `PUT` needs it back in `If-Match` (`0` creates a
- * key), a stale one is `409 VersionConflict` with the current version in the body.
+ * key) and `DELETE` honours it when sent; a stale one is `409 VersionConflict` with the
+ * current version in the body.
  * - `GET /v1/shared/keys?prefix=&limit=&cursor=`: list
  * - `GET` / `PUT` / `DELETE /v1/shared/keys/{key}` (key percent-encoded, one segment)
  * Live changes stream from `GET /v1/shared/watch` (`watch.ts`).
@@ -35,7 +36,13 @@ export function sharedRoutes(invoke: CapabilityInvoker): Router {
     res.set('ETag', `"${result.version}"`).json(result);
   });
   router.delete('/v1/shared/keys/:key', async (req, res) => {
-    res.json(await invoke('state.shared.delete', callContext(req), { key: req.params.key }));
+    // If-Match is optional here: without it (or with `*`) the key goes whatever its version.
+    const ifMatch = singleHeader(req.headers, 'if-match');
+    const input =
+      ifMatch === undefined || ifMatch.trim() === '*'
+        ? { key: req.params.key }
+        : { key: req.params.key, expected_version: ifMatchVersion(req) };
+    res.json(await invoke('state.shared.delete', callContext(req), input));
   });
   return router;
 }
@@ -47,7 +54,7 @@ function ifMatchVersion(req: Request): number {
   if (match?.[1] === undefined) {
     throw new AppError(
       'InvalidInput',
-      'PUT on shared state needs If-Match with the version read (the ETag of GET), or 0 to create the key',
+      `${req.method} on shared state needs If-Match with the version read (the ETag of GET)${req.method === 'PUT' ? ', or 0 to create the key' : ''}`,
     );
   }
   return Number(match[1]);

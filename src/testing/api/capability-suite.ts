@@ -324,6 +324,28 @@ export function capabilityApiSuite(
         ).toEqual({ version: 2 });
       });
 
+      it('deletes over REST only at the version If-Match names, and whatever it is without one', async () => {
+        const { call, token } = await agentInFreshTenant();
+        await call('state.shared.set', { key: 'lock', value: 'a', expected_version: 0 });
+        await call('state.shared.set', { key: 'lock', value: 'b', expected_version: 1 });
+        const remove = (ifMatch?: string) =>
+          w.api.request('DELETE', '/v1/shared/keys/lock', undefined, {
+            token,
+            ...(ifMatch === undefined ? {} : { headers: { 'if-match': ifMatch } }),
+          });
+        const stale = await remove('"1"');
+        expectError(stale, 409, 'VersionConflict', ['retry']);
+        expect(stale.body.error.details).toMatchObject({ expected_version: 1, current_version: 2 });
+        expect((await call('state.shared.get', { key: 'lock' })).body).toMatchObject({
+          value: 'b',
+          version: 2,
+        });
+        expect((await remove('"2"')).body).toEqual({ deleted: true });
+        await call('state.shared.set', { key: 'lock', value: 'c', expected_version: 0 });
+        expect((await remove()).body).toEqual({ deleted: true });
+        expect((await call('state.shared.get', { key: 'lock' })).body).toMatchObject({ found: false });
+      });
+
       it('is QuotaExceeded past the tenant quota, writing nothing', async () => {
         const { call } = await agentInFreshTenant();
         await call('state.shared.set', { key: 'big', value: 'x'.repeat(1500), expected_version: 0 });

@@ -15,7 +15,7 @@ import {
   type CrashTarget,
 } from './crash-target.ts';
 
-// DESIGN.md section 2: a fault-injecting store stops "the process" after the Nth store
+// Correctness with single-key CAS alone, proven: a fault-injecting store stops "the process" after the Nth store
 // operation of a capability, for every N, with the cut-off write lost or applied; after
 // recovery and the next operations, the invariants hold.
 
