@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { processIo, type CliIo } from './cli-io.ts';
+import { registerConfig } from './config.ts';
 import { asUsageError } from './exit-codes.ts';
 import { registerServe } from './serve.ts';
 import { registerSession, registerSnapshot } from './session.ts';
@@ -32,5 +33,6 @@ Exit codes: 0 ok, 1 failure, 2 usage or invalid input, 3 unauthenticated or forb
   registerSession(program, io);
   registerSnapshot(program, io);
   registerSubject(program, io);
+  registerConfig(program, io);
   return program;
 }
