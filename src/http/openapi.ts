@@ -20,6 +20,7 @@ import {
   watchedChangeSchema,
 } from '../core/watch/watch-schemas.ts';
 import { errorStatus } from './error-status.ts';
+import { portabilityOperations } from './portability-openapi.ts';
 import { agentHeader, headerParameters, sessionHeader } from './openapi-headers.ts';
 import { publicPaths } from './openapi-public-paths.ts';
 import { createSchemaComponents, type SchemaComponents } from './openapi-schemas.ts';
@@ -39,7 +40,7 @@ const errorBodySchema = z.object({
 type Method = 'get' | 'put' | 'post' | 'delete';
 
 /** One REST operation: a capability's, or its own schemas. */
-interface Operation {
+export interface Operation {
   readonly method: Method;
   readonly path: string;
   readonly summary: string;
@@ -48,6 +49,8 @@ interface Operation {
   readonly response?: z.ZodType;
   readonly status?: 200 | 201;
   readonly query?: readonly string[];
+  /** The query parameters as the route parses them, when it has its own schema. */
+  readonly querySchema?: z.ZodObject;
   /** A `text/event-stream` whose events carry this as `data`. */
   readonly stream?: z.ZodType;
 }
@@ -259,6 +262,11 @@ function restOperation(operation: Operation, schemas: SchemaComponents) {
       (inputProperties as Record<string, unknown>)[name] ??
       (name === 'prefix' ? { type: 'string' } : { type: 'integer', minimum: 0 }),
   }));
+  if (operation.querySchema !== undefined)
+    for (const [name, schema] of Object.entries(
+      (schemas.of(operation.querySchema, 'input')['properties'] ?? {}) as Record<string, object>,
+    ))
+      query.push({ name, in: 'query', required: false, schema });
   const sharedKey = operation.path.startsWith('/v1/shared/keys/');
   const headers = [
     ...(sharedKey && operation.method === 'put'
@@ -363,7 +371,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
   paths['/v1/capabilities'] = { get: catalogueOperation(schemas) };
   for (const capability of capabilities)
     paths[`/v1/capabilities/${capability.name}`] = rpcOperation(capability, schemas);
-  for (const operation of operations) {
+  for (const operation of [...operations, ...portabilityOperations]) {
     (paths[operation.path] ??= {})[operation.method] = restOperation(operation, schemas);
   }
   schemas.named('Error', errorBodySchema, 'output');

@@ -15,7 +15,7 @@ export function adminRoutes(portability: Portability): Router {
   const router = Router();
   router.get('/admin/export/:subject', async (req, res) => {
     const subject = parseInput(idSchema, req.params.subject, 'subject id');
-    const { tenant_id } = parseInput(exportQuerySchema, queryInput(req), 'query');
+    const { tenant_id } = parseInput(subjectExportQuerySchema, queryInput(req), 'query');
     res.json(await portability.exportSubject(req.caller, subject, tenant_id));
   });
   router.post('/admin/import', async (req, res) => {
@@ -26,4 +26,4 @@ export function adminRoutes(portability: Portability): Router {
   return router;
 }
 
-export const exportQuerySchema = z.strictObject({ tenant_id: idSchema.exactOptional() });
+export const subjectExportQuerySchema = z.strictObject({ tenant_id: idSchema.exactOptional() });

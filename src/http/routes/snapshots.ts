@@ -21,19 +21,19 @@ export function snapshotRoutes(portability: Portability): Router {
   const base = '/v1/agents/:agent/sessions/:session';
 
   router.get(`${base}/snapshot`, async (req, res) => {
-    const { tag } = parseInput(exportQuerySchema, queryInput(req), 'query');
+    const { tag } = parseInput(snapshotExportQuerySchema, queryInput(req), 'query');
     res.json(await portability.exportSession(req.caller, sessionRef(req), tagsOf(tag)));
   });
   router.post('/v1/snapshots/restore', async (req, res) => {
-    const { dry_run } = parseInput(restoreQuerySchema, queryInput(req), 'query');
+    const { dry_run } = parseInput(snapshotRestoreQuerySchema, queryInput(req), 'query');
     res.json(await portability.restoreSession(req.caller, requiredBody(req), dry_run === 'true'));
   });
   router.post(`${base}/snapshots`, async (req, res) => {
-    const { tag } = parseInput(exportQuerySchema, queryInput(req), 'query');
+    const { tag } = parseInput(snapshotExportQuerySchema, queryInput(req), 'query');
     res.status(201).json(await portability.checkpoint(req.caller, sessionRef(req), tagsOf(tag)));
   });
   router.get(`${base}/snapshots`, async (req, res) => {
-    const { limit, start_after } = parseInput(listQuerySchema, queryInput(req), 'query');
+    const { limit, start_after } = parseInput(snapshotListQuerySchema, queryInput(req), 'query');
     const page = await portability.listSnapshots(req.caller, sessionRef(req), {
       ...(limit === undefined ? {} : { limit }),
       ...(start_after === undefined ? {} : { startAfter: start_after }),
@@ -53,11 +53,13 @@ export function snapshotRoutes(portability: Portability): Router {
 }
 
 const tagSchema = z.string().regex(/^[^=]+=.*$/, 'a tag is key=value');
-export const exportQuerySchema = z.strictObject({
+export const snapshotExportQuerySchema = z.strictObject({
   tag: z.union([tagSchema, z.array(tagSchema)]).exactOptional(),
 });
-export const restoreQuerySchema = z.strictObject({ dry_run: z.enum(['true', 'false']).exactOptional() });
-export const listQuerySchema = z.strictObject({
+export const snapshotRestoreQuerySchema = z.strictObject({
+  dry_run: z.enum(['true', 'false']).exactOptional(),
+});
+export const snapshotListQuerySchema = z.strictObject({
   limit: z.number().int().min(1).max(1000).exactOptional(),
   start_after: z.string().exactOptional(),
 });
