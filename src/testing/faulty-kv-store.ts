@@ -17,6 +17,8 @@ export interface FaultyKvStore extends KvStore {
   recover(): void;
   /** Store operations seen since the last `crashAfter` or `recover`. */
   readonly operations: number;
+  /** Whether an operation failed with the injected crash since the last `crashAfter`. */
+  readonly crashed: boolean;
 }
 
 /**
@@ -28,13 +30,18 @@ export function createFaultyKvStore(inner: KvStore): FaultyKvStore {
   let budget = Number.POSITIVE_INFINITY;
   let applyCutOffWrite = false;
   let operations = 0;
+  let crashed = false;
 
   async function step<T>(write: boolean, run: () => Promise<T>): Promise<T> {
     operations++;
-    if (budget <= 0) throw new InjectedCrash(`crashed before operation ${operations}`);
+    if (budget <= 0) {
+      crashed = true;
+      throw new InjectedCrash(`crashed before operation ${operations}`);
+    }
     budget--;
     if (budget === 0 && write && applyCutOffWrite) {
       await run();
+      crashed = true;
       throw new InjectedCrash(`crashed after applying operation ${operations}, before its answer`);
     }
     return run();
@@ -50,11 +57,15 @@ export function createFaultyKvStore(inner: KvStore): FaultyKvStore {
     get operations() {
       return operations;
     },
+    get crashed() {
+      return crashed;
+    },
     init: () => inner.init(),
     close: () => inner.close(),
     crashAfter(count, options = {}) {
       budget = count;
       operations = 0;
+      crashed = false;
       applyCutOffWrite = options.applyCutOffWrite ?? false;
     },
     recover() {

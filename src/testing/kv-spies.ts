@@ -17,9 +17,9 @@ export function recordingWrites(inner: KvStore): { store: KvStore; written: stri
 }
 
 /**
- * A store whose first save matching `blocks` waits until `release()`: `reached`
- * resolves when it starts waiting. For tests that stop one writer at an exact step
- * while another runs.
+ * A store whose first save matching `blocks` (alone or inside a transaction) waits
+ * until `release()`: `reached` resolves when it starts waiting. For tests that stop one
+ * writer at an exact step while another runs.
  */
 export function gatedSave(inner: KvStore, blocks: (key: string, value: Json) => boolean) {
   let release = () => {};
@@ -36,6 +36,14 @@ export function gatedSave(inner: KvStore, blocks: (key: string, value: Json) => 
         await opened;
       }
       return inner.save(key, value, options);
+    },
+    async transact(operations) {
+      if (armed && operations.some((op) => op.op === 'save' && blocks(op.key, op.value))) {
+        armed = false;
+        reach();
+        await opened;
+      }
+      return inner.transact(operations);
     },
   };
   return { store, reached, release };

@@ -6,6 +6,26 @@ import { insertingOnMissingKey } from '../../testing/inserting-cas-kv-store.ts';
 import { gatedSave } from '../../testing/kv-spies.ts';
 import { createKeyIndex } from './key-index.ts';
 
+/** A store that counts the bytes of every value it reads. */
+function countingReads(inner: KvStore): { store: KvStore; bytes: () => number } {
+  let total = 0;
+  const count = (value: unknown) => (total += Buffer.byteLength(JSON.stringify(value)));
+  const store: KvStore = {
+    ...inner,
+    get: async (key) => {
+      const entry = await inner.get(key);
+      if (entry !== undefined) count(entry.value);
+      return entry;
+    },
+    getBulk: async (keys) => {
+      const found = await inner.getBulk(keys);
+      for (const entry of found.values()) count(entry.value);
+      return found;
+    },
+  };
+  return { store, bytes: () => total };
+}
+
 const namespace = 'tenant/agent/p/';
 let kv: KvStore;
 
@@ -52,16 +72,53 @@ describe('key index', () => {
     expect(await index.has('b')).toBe(true);
   });
 
-  it('keeps every key across many bucket splits, in bounded buckets', async () => {
-    const index = createKeyIndex(kv, { namespace, maxBucketKeys: 8 });
+  it('keeps every key across many leaf splits, in bounded leaves', async () => {
+    const index = createKeyIndex(kv, { namespace, maxLeafKeys: 8 });
     const keys = Array.from({ length: 500 }, (_, i) => `key-${String(i).padStart(4, '0')}`);
-    for (const key of keys) await index.add(key);
+    for (const key of [...keys].reverse()) await index.add(key);
     expect(await listAll(index, '', 50)).toEqual(keys);
-    const directory = (await kv.get(`${namespace}i/d`))?.value as { leaves: string[] };
+    const directory = (await kv.get(`${namespace}i/d`))?.value as { leaves: { id: string }[] };
     expect(directory.leaves.length).toBeGreaterThan(500 / 8);
-    const buckets = await kv.getBulk(directory.leaves.map((bits) => `${namespace}i/b/${bits || '-'}`));
-    for (const entry of buckets.values())
+    const leaves = await kv.getBulk(directory.leaves.map(({ id }) => `${namespace}i/l/${id}`));
+    expect(leaves.size).toBe(directory.leaves.length);
+    for (const entry of leaves.values())
       expect((entry.value as { keys: string[] }).keys.length).toBeLessThanOrEqual(8);
+  });
+
+  it('reads a page from the leaves that hold it, whatever the size of the namespace', async () => {
+    const bytesOfPage = async (size: number) => {
+      const ns = `size-${size}/`;
+      await createKeyIndex(kv, { namespace: ns }).addMany(
+        Array.from({ length: size }, (_, i) => `key-${String(i).padStart(6, '0')}`),
+      );
+      const { store, bytes } = countingReads(kv);
+      const index = createKeyIndex(store, { namespace: ns });
+      // The worker's first visit reads the directory, which it then keeps.
+      await index.list({ limit: 1 });
+      const before = bytes();
+      const page = await index.list({ after: 'key-000500', limit: 100 });
+      expect(page.keys).toHaveLength(100);
+      return bytes() - before;
+    };
+    const small = await bytesOfPage(1_000);
+    const large = await bytesOfPage(20_000);
+    expect(large).toBeLessThan(small * 1.3);
+  });
+
+  it('a collector removes only what it confirmed, and nothing if a creator touched the leaf since', async () => {
+    const index = createKeyIndex(kv, { namespace });
+    await index.addMany(['a', 'b', 'c']);
+    expect(await index.removeIf(['a', 'b'], async (keys) => keys.filter((key) => key === 'a'))).toEqual({
+      rest: [],
+      removed: true,
+    });
+    expect(await listAll(index)).toEqual(['b', 'c']);
+    const raced = await index.removeIf(['b'], async (keys) => {
+      await createKeyIndex(kv, { namespace }).add('b');
+      return keys;
+    });
+    expect(raced).toEqual({ rest: [], removed: false });
+    expect(await listAll(index)).toEqual(['b', 'c']);
   });
 
   it('keeps namespaces apart', async () => {
@@ -72,7 +129,7 @@ describe('key index', () => {
   });
 
   it('loses no key when 40 writers add and remove concurrently through splits', async () => {
-    const index = createKeyIndex(kv, { namespace, maxBucketKeys: 4 });
+    const index = createKeyIndex(kv, { namespace, maxLeafKeys: 4 });
     const added = Array.from({ length: 40 }, (_, writer) =>
       Array.from({ length: 10 }, (_, i) => `w${writer}-k${i}`),
     );
@@ -88,14 +145,14 @@ describe('key index', () => {
 
   it('keeps a key whose CAS raced a split, on a store where an ETag write to a missing key inserts', async () => {
     const redisLike = insertingOnMissingKey(kv);
-    const index = createKeyIndex(redisLike, { namespace, maxBucketKeys: 2 });
+    const index = createKeyIndex(redisLike, { namespace, maxLeafKeys: 2 });
     await index.add('k1');
-    const rootBucket = `${namespace}i/b/-`;
+    const rootLeaf = `${namespace}i/l/0`;
     const gate = gatedSave(
       redisLike,
-      (key, value) => key === rootBucket && JSON.stringify(value).includes('victim'),
+      (key, value) => key === rootLeaf && JSON.stringify(value).includes('victim'),
     );
-    const slow = createKeyIndex(gate.store, { namespace, maxBucketKeys: 2 }).add('victim');
+    const slow = createKeyIndex(gate.store, { namespace, maxLeafKeys: 2 }).add('victim');
     await gate.reached;
     // Meanwhile the root bucket fills up and splits; the slow writer's ETag is now stale.
     await index.add('k2');
@@ -109,12 +166,12 @@ describe('key index', () => {
     const seeded = Array.from({ length: 12 }, (_, i) => `seed-${String(i).padStart(2, '0')}`);
     const seed = async (ns: string) => {
       const faulty = createFaultyKvStore(kv);
-      const index = createKeyIndex(faulty, { namespace: ns, maxBucketKeys: 4 });
+      const index = createKeyIndex(faulty, { namespace: ns, maxLeafKeys: 4 });
       for (const key of seeded) await index.add(key);
       faulty.recover();
       return { faulty, index };
     };
-    // A victim whose bucket is full, so that adding it seals, splits and swaps the directory.
+    // A victim whose leaf is full, so that adding it splits it and updates the directory.
     let victim = '';
     for (let i = 0; victim === ''; i++) {
       const { faulty, index } = await seed(`probe-${i}/`);

@@ -1,32 +1,49 @@
-import { createHash } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { AppError, isAppError } from '../errors.ts';
-import type { KvEntry, KvStore } from '../../ports/kv-store.ts';
+import type { KvEntry, KvOperation, KvStore } from '../../ports/kv-store.ts';
+import { indexDirectoryCache, type DirectoryEntry } from './index-directory-cache.ts';
 
 /**
- * The set of keys of one namespace, kept in hash buckets over a `KvStore` that offers
- * nothing but single-key compare-and-swap (DESIGN.md section 2: Dapr has no key listing).
+ * The sorted set of keys of one namespace, over a `KvStore` that offers nothing but
+ * single-key compare-and-swap (DESIGN.md section 2: Dapr has no key listing). A B-link
+ * list of range-partitioned leaf pages:
  *
- * Records, under the namespace's prefix:
- * - `i/d`: the directory, the bit-string prefixes of the live buckets (extendible hashing);
- * - `i/b/<bits>`: a bucket, the sorted keys whose SHA-256 starts with those bits.
+ * - `i/l/<id>`: a leaf, the sorted keys in `[low, high)`, and `right`, the id of the leaf
+ *   that starts at `high`. Leaf `0` starts at `''` and exists once a key was added.
+ * - `i/d`: the directory, the `low` fence and id of every leaf, as a hint only.
  *
- * Adding or removing a key is one CAS on one bucket, so a write's cost does not grow with
- * the namespace. A bucket over `maxBucketKeys` splits: it is first **sealed** by a CAS
- * (after which nobody can change it), then its two children are created from the sealed
- * keys with create-if-absent, then the directory swaps the parent for the children. Every
- * step is idempotent and anyone who meets a sealed bucket completes the split, so a crash
- * at any point leaves the index correct; a CAS on a bucket that succeeds cannot be lost
- * to a concurrent split, because sealing changes the bucket's ETag.
+ * A leaf splits by writing its upper half as a new leaf (create-if-absent), then one CAS
+ * on the old leaf that cuts it at the split key and links the new one: that CAS is the
+ * split's commit point, and a crash before it leaves only an unreferenced page. The
+ * directory learns of the new leaf afterwards. Leaves are never merged or deleted, so a
+ * reader holding a stale directory lands on a leaf at or left of the key it wants and
+ * reaches the right one by following `right` (Lehman and Yao's B-link trick): the
+ * directory is cached per worker, and a page of `limit` keys reads the leaves that hold
+ * them — O(limit) index bytes, whatever the namespace's size.
  *
- * Listing reads the directory and its buckets — only this namespace's records. Sealed
- * buckets are never deleted (see `completeSplit`).
+ * Adding a key rewrites its leaf even when the key is already there, so that a collector
+ * that read the leaf before (`removeIf`) fails its CAS: see `removeIf`.
  */
 export interface KeyIndex {
-  /** Adds `key`; adding a present key changes nothing. */
+  /** Adds `key`. Always rewrites the leaf that holds it (see above). */
   add(key: string): Promise<void>;
+  /** Adds many keys, one CAS per leaf they fall in: the bulk-load path. */
+  addMany(keys: readonly string[]): Promise<void>;
   /** Removes `key`; removing an absent key changes nothing. */
   remove(key: string): Promise<void>;
+  /**
+   * Removes, of `keys`, those in the leaf that holds the first of them which `confirm`
+   * answers, where `confirm` runs after the leaf was read and before the CAS that
+   * removes them: if the leaf changed in between (a creator added or touched a key),
+   * nothing is removed (`removed` false). A creator adds its key before it commits, so a
+   * collector whose `confirm` fences the keys' heads never removes a key whose creator
+   * commits. `rest` are the keys beyond that leaf, for the next call.
+   */
+  removeIf(
+    keys: readonly string[],
+    confirm: (keys: string[]) => Promise<string[]>,
+  ): Promise<{ rest: string[]; removed: boolean }>;
   /** Whether `key` is in the index. */
   has(key: string): Promise<boolean>;
   /** Keys starting with `prefix` and sorting after `after`, ascending, at most `limit`. */
@@ -43,111 +60,170 @@ export interface ListKeysOptions {
 
 export interface ListedKeys {
   readonly keys: string[];
-  /** The last key of this page when more may follow. */
+  /** The last key of this page when more follow. */
   readonly cursor?: string;
 }
 
 export interface KeyIndexOptions {
   /** The namespace's key prefix in the store, ending in `/`. */
   readonly namespace: string;
-  /** A bucket splits when an add would take it past this many keys. @default 256 */
-  readonly maxBucketKeys?: number;
+  /** A leaf splits when an add would take it past this many keys. @default 128 */
+  readonly maxLeafKeys?: number;
 }
 
-const directorySchema = z.object({ leaves: z.array(z.string().regex(/^[01]*$/)).min(1) });
-const bucketSchema = z.object({ keys: z.array(z.string()), sealed: z.literal(true).exactOptional() });
-type Bucket = z.infer<typeof bucketSchema>;
+const leafSchema = z.object({
+  low: z.string(),
+  high: z.string().exactOptional(),
+  right: z.string().exactOptional(),
+  keys: z.array(z.string()),
+});
+type Leaf = z.infer<typeof leafSchema>;
+const directorySchema = z.object({
+  leaves: z.array(z.object({ low: z.string(), id: z.string() })).min(1),
+});
 
+// A leaf also splits past this many bytes of keys, so that 512-byte keys keep pages small.
+const MAX_LEAF_BYTES = 48 * 1024;
 // A writer that keeps losing races gives up rather than spin; callers see DatabaseError.
 const MAX_ATTEMPTS = 200;
+const ROOT = '0';
+const EMPTY_ROOT: Leaf = { low: '', keys: [] };
 
-export function createKeyIndex(kv: KvStore, { namespace, maxBucketKeys = 256 }: KeyIndexOptions): KeyIndex {
+interface LeafEntry {
+  readonly id: string;
+  readonly leaf: Leaf;
+  /** `undefined` for the root before its first write. */
+  readonly etag: string | undefined;
+}
+
+export function createKeyIndex(kv: KvStore, { namespace, maxLeafKeys = 128 }: KeyIndexOptions): KeyIndex {
   const directoryKey = `${namespace}i/d`;
-  const bucketKey = (bits: string) => `${namespace}i/b/${bits === '' ? '-' : bits}`;
+  const leafKey = (id: string) => `${namespace}i/l/${id}`;
+  const directories = indexDirectoryCache(kv);
 
-  async function readDirectory(): Promise<{ leaves: string[]; etag: string }> {
-    const entry = await kv.get(directoryKey);
-    if (entry !== undefined)
-      return { leaves: decode(directorySchema, entry, directoryKey).leaves, etag: entry.etag };
-    // The root bucket exists before the directory that names it.
-    await createIfAbsent(bucketKey(''), { keys: [] });
-    await createIfAbsent(directoryKey, { leaves: [''] });
-    return readDirectory();
+  function decodeLeaf(id: string, entry: KvEntry): LeafEntry {
+    const parsed = leafSchema.safeParse(entry.value);
+    if (!parsed.success) throw damaged(leafKey(id));
+    return { id, leaf: parsed.data, etag: entry.etag };
   }
 
-  async function readBucket(bits: string): Promise<{ bucket: Bucket; etag: string } | undefined> {
-    const entry = await kv.get(bucketKey(bits));
-    return entry === undefined
-      ? undefined
-      : { bucket: decode(bucketSchema, entry, bucketKey(bits)), etag: entry.etag };
+  async function readLeaf(id: string): Promise<LeafEntry> {
+    const entry = await kv.get(leafKey(id));
+    if (entry !== undefined) return decodeLeaf(id, entry);
+    if (id === ROOT) return { id, leaf: EMPTY_ROOT, etag: undefined };
+    throw new AppError('DatabaseError', `key index of ${namespace} links a leaf that does not exist`);
   }
 
-  /** A bucket the directory names: created before the directory named it, never deleted. */
-  async function readLeaf(bits: string): Promise<{ bucket: Bucket; etag: string }> {
-    const current = await readBucket(bits);
-    if (current === undefined) throw missingBucket();
-    return current;
-  }
-
-  function missingBucket(): AppError {
-    return new AppError('DatabaseError', `key index of ${namespace} names a bucket that does not exist`);
-  }
-
-  async function createIfAbsent(key: string, value: z.infer<typeof directorySchema> | Bucket): Promise<void> {
+  /** The leaf whose range holds `key`, from the cached directory and `right` links. */
+  async function locate(key: string): Promise<LeafEntry> {
     try {
-      await kv.save(key, value, { ifAbsent: true });
+      return await locateFrom(directories.get(namespace), key);
     } catch (error) {
-      if (!isAppError(error, 'VersionConflict')) throw error;
+      // A cached directory of a store emptied under this worker names leaves that are gone.
+      if (!directories.has(namespace) || !isAppError(error, 'DatabaseError')) throw error;
+      directories.delete(namespace);
+      return locateFrom(undefined, key);
     }
   }
 
-  /** Finishes the split of a sealed bucket; every step may already have been done by another. */
-  async function completeSplit(bits: string, sealed: Bucket): Promise<void> {
-    const [zeros, ones] = partition(sealed.keys, bits.length);
-    await createIfAbsent(bucketKey(`${bits}0`), { keys: zeros });
-    await createIfAbsent(bucketKey(`${bits}1`), { keys: ones });
+  async function locateFrom(cached: DirectoryEntry[] | undefined, key: string): Promise<LeafEntry> {
+    let current: LeafEntry;
+    if (cached === undefined) {
+      // One request for the directory and the root, which is all a small namespace has.
+      const found = await kv.getBulk([directoryKey, leafKey(ROOT)]);
+      const directory = found.get(directoryKey);
+      cached =
+        directory === undefined ? [{ low: '', id: ROOT }] : decodeDirectory(directory.value, directoryKey);
+      directories.set(namespace, cached);
+      const root = found.get(leafKey(ROOT));
+      const start = startOf(cached, key);
+      current =
+        start === ROOT
+          ? root === undefined
+            ? { id: ROOT, leaf: EMPTY_ROOT, etag: undefined }
+            : decodeLeaf(ROOT, root)
+          : await readLeaf(start);
+    } else {
+      current = await readLeaf(startOf(cached, key));
+    }
+    let hops = 0;
+    while (current.leaf.high !== undefined && key >= current.leaf.high) {
+      if (current.leaf.right === undefined) throw damaged(leafKey(current.id));
+      current = await readLeaf(current.leaf.right);
+      hops++;
+    }
+    // A directory that missed a split costs hops; read it again next time.
+    if (hops > 1) directories.delete(namespace);
+    return current;
+  }
+
+  async function saveLeaf(entry: LeafEntry, leaf: Leaf): Promise<void> {
+    const operation: KvOperation = {
+      op: 'save',
+      key: leafKey(entry.id),
+      value: leaf,
+      options: entry.etag === undefined ? { ifAbsent: true } : { etag: entry.etag },
+    };
+    // A one-operation transaction: the new ETag is never needed, so no read-back.
+    await kv.transact([operation]);
+  }
+
+  /** Splits a full leaf; the caller retries its change on whichever half holds its key. */
+  async function split(entry: LeafEntry): Promise<void> {
+    const { leaf } = entry;
+    const middle = Math.floor(leaf.keys.length / 2);
+    const separator = leaf.keys[middle];
+    if (separator === undefined || middle === 0) return;
+    const id = randomUUID();
+    const upper: Leaf = {
+      low: separator,
+      keys: leaf.keys.slice(middle),
+      ...(leaf.high === undefined ? {} : { high: leaf.high }),
+      ...(leaf.right === undefined ? {} : { right: leaf.right }),
+    };
+    await kv.transact([{ op: 'save', key: leafKey(id), value: upper, options: { ifAbsent: true } }]);
+    await saveLeaf(entry, { low: leaf.low, high: separator, right: id, keys: leaf.keys.slice(0, middle) });
+    await recordInDirectory({ low: separator, id });
+  }
+
+  async function recordInDirectory(added: DirectoryEntry): Promise<void> {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const directory = await readDirectory();
-      if (!directory.leaves.includes(bits)) break;
-      const leaves = directory.leaves
-        .flatMap((leaf) => (leaf === bits ? [`${bits}0`, `${bits}1`] : [leaf]))
-        .sort();
+      const entry = await kv.get(directoryKey);
+      const leaves =
+        entry === undefined ? [{ low: '', id: ROOT }] : decodeDirectory(entry.value, directoryKey);
+      const next = [...leaves.filter((leaf) => leaf.low !== added.low), added].sort((a, b) =>
+        compareKeys(a.low, b.low),
+      );
       try {
-        await kv.save(directoryKey, { leaves }, { etag: directory.etag });
-        break;
+        await kv.transact([
+          {
+            op: 'save',
+            key: directoryKey,
+            value: { leaves: next.map(({ low, id }) => ({ low, id })) },
+            options: entry === undefined ? { ifAbsent: true } : { etag: entry.etag },
+          },
+        ]);
+        directories.set(namespace, next);
+        return;
       } catch (error) {
         if (!isAppError(error, 'VersionConflict')) throw error;
       }
     }
-    // The sealed bucket stays. A writer holding its ETag from before the seal must keep
-    // failing its CAS: were the record deleted, Redis would take that CAS as an insert
-    // (casOnMissingKey 'inserts') and the writer's key would land in a bucket no
-    // directory names. A sealed bucket costs one record per split, at most one per leaf.
+    // Readers still find the leaf through `right`; the next split records both.
   }
 
-  /** Runs `change` on the bucket that holds `key`, helping splits along the way. */
-  async function updateBucketOf(
-    key: string,
-    change: (keys: string[]) => string[] | undefined,
-  ): Promise<void> {
-    const bits = hashBits(key);
+  /** Applies `change` to the leaf holding `key`: `undefined` changes nothing. */
+  async function updateLeafOf(key: string, change: (keys: string[]) => string[] | undefined): Promise<void> {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const { leaves } = await readDirectory();
-      const leaf = leafFor(leaves, bits);
-      const current = await readLeaf(leaf);
-      if (current.bucket.sealed === true) {
-        await completeSplit(leaf, current.bucket);
-        continue;
-      }
-      const keys = change(current.bucket.keys);
+      const entry = await locate(key);
+      const keys = change(entry.leaf.keys);
       if (keys === undefined) return;
       try {
-        if (keys.length > maxBucketKeys && leaf.length < 64) {
-          await kv.save(bucketKey(leaf), { keys: current.bucket.keys, sealed: true }, { etag: current.etag });
-          await completeSplit(leaf, current.bucket);
+        if (isFull(keys)) {
+          await split(entry);
           continue;
         }
-        await kv.save(bucketKey(leaf), { keys }, { etag: current.etag });
+        await saveLeaf(entry, { ...entry.leaf, keys });
         return;
       } catch (error) {
         if (!isAppError(error, 'VersionConflict')) throw error;
@@ -159,62 +235,116 @@ export function createKeyIndex(kv: KvStore, { namespace, maxBucketKeys = 256 }: 
     );
   }
 
+  function isFull(keys: readonly string[]): boolean {
+    if (keys.length > maxLeafKeys) return true;
+    let bytes = 0;
+    for (const key of keys) bytes += Buffer.byteLength(key) + 3;
+    return bytes > MAX_LEAF_BYTES && keys.length > 1;
+  }
+
   return {
-    add: (key) => updateBucketOf(key, (keys) => (keys.includes(key) ? undefined : insertSorted(keys, key))),
+    add: (key) => updateLeafOf(key, (keys) => (keys.includes(key) ? keys : insertSorted(keys, [key]))),
+
+    async addMany(keys) {
+      let pending = [...new Set(keys)].sort(compareKeys);
+      while (pending.length > 0) {
+        const first = pending[0] as string;
+        const entry = await locate(first);
+        const { high } = entry.leaf;
+        const mine = pending.filter((key) => high === undefined || key < high);
+        const merged = insertSorted(
+          entry.leaf.keys,
+          mine.filter((key) => !entry.leaf.keys.includes(key)),
+        );
+        try {
+          if (isFull(merged)) {
+            await split(entry.leaf.keys.length > 1 ? entry : await withKeys(entry, merged));
+            continue;
+          }
+          await saveLeaf(entry, { ...entry.leaf, keys: merged });
+          pending = pending.slice(mine.length);
+        } catch (error) {
+          if (!isAppError(error, 'VersionConflict')) throw error;
+        }
+      }
+    },
+
     remove: (key) =>
-      updateBucketOf(key, (keys) => (keys.includes(key) ? keys.filter((k) => k !== key) : undefined)),
+      updateLeafOf(key, (keys) => (keys.includes(key) ? keys.filter((k) => k !== key) : undefined)),
+
+    async removeIf(keys, confirm) {
+      const sorted = [...new Set(keys)].sort(compareKeys);
+      const first = sorted[0];
+      if (first === undefined) return { rest: [], removed: true };
+      const entry = await locate(first);
+      const { high } = entry.leaf;
+      const inRange = sorted.filter((key) => high === undefined || key < high);
+      const rest = sorted.slice(inRange.length);
+      const present = inRange.filter((key) => entry.leaf.keys.includes(key));
+      const removable = new Set(present.length === 0 ? [] : await confirm(present));
+      if (removable.size === 0) return { rest, removed: true };
+      try {
+        await saveLeaf(entry, { ...entry.leaf, keys: entry.leaf.keys.filter((key) => !removable.has(key)) });
+        return { rest, removed: true };
+      } catch (error) {
+        if (!isAppError(error, 'VersionConflict')) throw error;
+        return { rest, removed: false };
+      }
+    },
 
     async has(key) {
-      const current = await readLeaf(leafFor((await readDirectory()).leaves, hashBits(key)));
-      // A sealed bucket still holds every key it had; its children hold no others yet.
-      return current.bucket.keys.includes(key);
+      return (await locate(key)).leaf.keys.includes(key);
     },
 
     async list({ prefix = '', after, limit = 1000 } = {}) {
-      const { leaves } = await readDirectory();
-      const buckets = await kv.getBulk(leaves.map(bucketKey));
-      if (buckets.size < leaves.length) throw missingBucket();
-      const matching = [...buckets.entries()]
-        .flatMap(([key, entry]) => decode(bucketSchema, entry, key).keys)
-        .filter((key) => key.startsWith(prefix) && (after === undefined || key > after))
-        .sort(compareKeys);
-      const keys = matching.slice(0, limit);
-      const last = keys.at(-1);
-      return matching.length > limit && last !== undefined ? { keys, cursor: last } : { keys };
+      const start = after !== undefined && after > prefix ? after : prefix;
+      let entry = await locate(start);
+      const keys: string[] = [];
+      for (;;) {
+        for (const key of entry.leaf.keys) {
+          if (key < start || (after !== undefined && key <= after)) continue;
+          if (!key.startsWith(prefix)) return { keys };
+          if (keys.length === limit) return { keys, cursor: keys[keys.length - 1] as string };
+          keys.push(key);
+        }
+        const { high, right } = entry.leaf;
+        if (high === undefined || right === undefined || !(high < prefix || high.startsWith(prefix)))
+          return { keys };
+        entry = await readLeaf(right);
+      }
     },
   };
+
+  async function withKeys(entry: LeafEntry, keys: string[]): Promise<LeafEntry> {
+    // An empty or one-key leaf cannot split; write the merged keys first, then split.
+    await saveLeaf(entry, { ...entry.leaf, keys });
+    return readLeaf(entry.id);
+  }
 }
 
-/** The first 64 bits of the key's SHA-256, as a string of 0s and 1s. */
-function hashBits(key: string): string {
-  const digest = createHash('sha256').update(key, 'utf8').digest();
-  return digest.readBigUInt64BE(0).toString(2).padStart(64, '0');
+function startOf(directory: readonly DirectoryEntry[], key: string): string {
+  let id = ROOT;
+  for (const leaf of directory) {
+    if (leaf.low <= key) id = leaf.id;
+    else break;
+  }
+  return id;
 }
 
-function leafFor(leaves: readonly string[], bits: string): string {
-  const leaf = leaves.find((candidate) => bits.startsWith(candidate));
-  if (leaf === undefined)
-    throw new AppError('DatabaseError', 'key index directory does not cover every hash');
-  return leaf;
+function decodeDirectory(value: unknown, key: string): DirectoryEntry[] {
+  const parsed = directorySchema.safeParse(value);
+  if (!parsed.success) throw damaged(key);
+  return parsed.data.leaves;
 }
 
-function partition(keys: readonly string[], depth: number): [string[], string[]] {
-  const zeros: string[] = [];
-  const ones: string[] = [];
-  for (const key of keys) (hashBits(key)[depth] === '0' ? zeros : ones).push(key);
-  return [zeros, ones];
+function damaged(key: string): AppError {
+  return new AppError('DatabaseError', `record ${key} is not a valid key index record`);
 }
 
-function insertSorted(keys: readonly string[], key: string): string[] {
-  return [...keys, key].sort(compareKeys);
+function insertSorted(keys: readonly string[], added: readonly string[]): string[] {
+  return [...keys, ...added].sort(compareKeys);
 }
 
 function compareKeys(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
-}
-
-function decode<T>(schema: z.ZodType<T>, entry: KvEntry, key: string): T {
-  const parsed = schema.safeParse(entry.value);
-  if (!parsed.success) throw new AppError('DatabaseError', `record ${key} is not a valid key index record`);
-  return parsed.data;
 }

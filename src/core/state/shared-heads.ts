@@ -1,6 +1,6 @@
 import { AppError } from '../errors.ts';
 import type { KvEntry, KvStore } from '../../ports/kv-store.ts';
-import { readMany } from './persistent-heads.ts';
+import { readMany } from './read-many.ts';
 import { decodeRecord } from './stored-record.ts';
 import type { SharedKeys } from './shared-keys.ts';
 import { sharedHeadSchema, type SharedHead } from './shared-records.ts';

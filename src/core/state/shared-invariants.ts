@@ -3,7 +3,7 @@ import type { z } from 'zod';
 import { jsonByteLength, type Json } from '../json.ts';
 import type { EventBus } from '../../ports/event-bus.ts';
 import type { KvStore } from '../../ports/kv-store.ts';
-import { readMany } from './persistent-heads.ts';
+import { readMany } from './read-many.ts';
 import { decodeRecord } from './stored-record.ts';
 import { usageSchema } from './usage-counter.ts';
 import { auditRecordSchema, createAuditTrail, type AuditRecord } from './shared-audit.ts';

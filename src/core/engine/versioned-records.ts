@@ -1,0 +1,382 @@
+import { randomUUID } from 'node:crypto';
+import { AppError } from '../errors.ts';
+import { jsonByteLength, type Json } from '../json.ts';
+import type { KvEntry, KvOperation, KvStore } from '../../ports/kv-store.ts';
+import { retryOnConflict } from '../state/cas-retry.ts';
+import { createKeyIndex } from '../state/key-index.ts';
+import { assertRecordFits } from '../state/record-size.ts';
+import { decodeRecord } from '../state/stored-record.ts';
+import { collector } from './collector.ts';
+import { engineKeys, type EngineKeys } from './engine-keys.ts';
+import { engineRuntimeOf, type EngineRuntime } from './engine-runtime.ts';
+import {
+  headSchema,
+  historyRecordSchema,
+  isLive,
+  MAX_VERSION,
+  type Head,
+  type HistoryRecord,
+  type UsageIntent,
+} from './head-record.ts';
+import { bulkLoader, type BulkItem, type BulkLoadResult } from './bulk-load.ts';
+import { INTENT_HORIZON_MS, usageShards } from './usage-shards.ts';
+
+export interface VersionedRecordsOptions {
+  /** The namespace's prefix in the store, ending in `/`. */
+  readonly namespace: string;
+  /** Versions kept per key, counting the current one; 1 keeps no history. */
+  readonly retention: number;
+  /** Bytes of live values' JSON the namespace may hold. */
+  readonly quotaBytes: number;
+  /** The error that refuses a write: `used` bytes stored, `requested` more would pass `limit`. */
+  readonly exceeded: (used: number, limit: number, requested: number) => AppError;
+  /** Every record this writes expires this many seconds later (session state). */
+  readonly ttlSeconds?: number;
+  /** @default () => new Date() */
+  readonly now?: () => Date;
+  /** @default the runtime shared by everything built over `kv` in this worker */
+  readonly runtime?: EngineRuntime;
+}
+
+export interface HeadEntry {
+  readonly head: Head;
+  readonly etag: string;
+}
+
+export interface WriteOptions {
+  /** Commit only if the key's live version is this (0: the key does not exist). */
+  readonly expectedVersion?: number;
+  /** Kept beside the value on the head and its history record. */
+  readonly meta?: Record<string, Json>;
+}
+
+export type WriteOutcome =
+  | { readonly committed: true; readonly head: Head; readonly previous: Head | undefined }
+  | { readonly committed: false; readonly currentVersion: number };
+
+export type RemoveOutcome =
+  | { readonly removed: true; readonly tombstone: Head; readonly previous: Head }
+  | { readonly removed: false; readonly currentVersion: number };
+
+export interface ListOptions {
+  readonly prefix: string;
+  readonly limit: number;
+  /** Listing resumes after this key. */
+  readonly after?: string | undefined;
+}
+
+/**
+ * The one versioned-record engine that persistent, shared and session state (and the
+ * domains after them) are policies over (DESIGN.md section 2).
+ *
+ * Every change commits with one single-key CAS on the key's head, sent in one request
+ * with everything else the commit needs; whatever is derived from it follows the answer:
+ * - an update is two store calls: read the head, then one transaction carrying the
+ *   history record of the version it replaces (content fixed by that version, so racing
+ *   writers write the same bytes), the history records retention drops, and the head
+ *   CAS. On Redis the transaction is not atomic and need not be: if the CAS loses, the
+ *   other operations changed nothing anybody can see.
+ * - a create adds the key to its index leaf before committing (at most four calls);
+ * - a delete is two calls, leaving a tombstone whose history and index entry the
+ *   collector removes afterwards (`collector.ts`);
+ * - the size change rides on the head as an intent that the usage shards take in after
+ *   the answer (`usage-shards.ts`).
+ * A call answers success exactly when its head committed; anything that fails after
+ * is finished later, never reported.
+ */
+export interface VersionedRecords {
+  readonly keys: EngineKeys;
+  /** The head of `key` (live or a tombstone), or `undefined` if it was never written. One call. */
+  read(key: string): Promise<HeadEntry | undefined>;
+  /** Commits `value` as the key's next version, unless `expectedVersion` does not match. */
+  write(key: string, value: Json, options?: WriteOptions): Promise<WriteOutcome>;
+  /** Commits a tombstone, unless the key is not live or `expectedVersion` does not match. */
+  remove(key: string, options?: WriteOptions): Promise<RemoveOutcome>;
+  /** Version `version` of the key whose head is `head`, if retained. */
+  version(head: Head, version: number): Promise<HistoryRecord | undefined>;
+  /** The retained versions of `head`'s key, newest first, the head's included, at most `limit`. */
+  history(head: Head, limit?: number): Promise<HistoryRecord[]>;
+  /** Live heads of keys starting with `prefix` after `after`, sorted, at most `limit`. */
+  list(options: ListOptions): Promise<{ heads: Head[]; cursor?: string }>;
+  /** The usage counter as stored (the sum of its shards). */
+  usage(): Promise<number>;
+  /** Recounts usage from the heads and stores it. */
+  recountUsage(): Promise<number>;
+  /** Writes many keys, many per store call, for restores and imports (`bulk-load.ts`). */
+  bulkLoad(items: readonly BulkItem[], options?: { preserveVersions?: boolean }): Promise<BulkLoadResult>;
+  /** Waits for the background work started so far (tests, shutdown). */
+  settle(): Promise<void>;
+}
+
+// A write deletes at most this many history records below retention; a larger backlog
+// (after retention was lowered) shrinks by this much per write.
+const PRUNE_PER_WRITE = 16;
+// getBulk requests stay well below a sidecar's request limits.
+const BULK_KEYS = 256;
+
+export function createVersionedRecords(kv: KvStore, options: VersionedRecordsOptions): VersionedRecords {
+  const { namespace, retention, quotaBytes, exceeded, ttlSeconds, now = () => new Date() } = options;
+  const runtime = options.runtime ?? engineRuntimeOf(kv);
+  const keys = engineKeys(namespace);
+  const index = createKeyIndex(kv, { namespace });
+  const ttl = ttlSeconds === undefined ? {} : { ttlSeconds };
+  const usage = usageShards(kv, runtime, {
+    namespace,
+    quotaBytes,
+    exceeded,
+    scanHeads,
+    now: () => now().getTime(),
+  });
+  const collection = collector(kv, runtime, { keys, index, now, retention });
+
+  function decodeHead(key: string, entry: KvEntry): HeadEntry {
+    const storeKey = keys.head(key);
+    const head = decodeRecord(headSchema, entry, storeKey);
+    // A head that names another key was copied or written to the wrong place.
+    if (head.key !== key)
+      throw new AppError('DatabaseError', `store record ${storeKey} holds the head of another key`);
+    return { head, etag: entry.etag };
+  }
+
+  async function readHeads(userKeys: readonly string[]): Promise<Map<string, HeadEntry>> {
+    const heads = new Map<string, HeadEntry>();
+    for (let start = 0; start < userKeys.length; start += BULK_KEYS) {
+      const chunk = userKeys.slice(start, start + BULK_KEYS);
+      const entries = await kv.getBulk(chunk.map((key) => keys.head(key)));
+      for (const key of chunk) {
+        const entry = entries.get(keys.head(key));
+        if (entry !== undefined) heads.set(key, decodeHead(key, entry));
+      }
+    }
+    return heads;
+  }
+
+  /** The head, with the usage shards in the same request when this worker has no recent sum. */
+  async function readForWrite(key: string): Promise<HeadEntry | undefined> {
+    if (!usage.cold()) return read(key);
+    const entries = await kv.getBulk([keys.head(key), ...usage.shardKeys]);
+    usage.absorb(entries);
+    const entry = entries.get(keys.head(key));
+    return entry === undefined ? undefined : decodeHead(key, entry);
+  }
+
+  async function read(key: string): Promise<HeadEntry | undefined> {
+    const entry = await kv.get(keys.head(key));
+    return entry === undefined ? undefined : decodeHead(key, entry);
+  }
+
+  async function* scanHeads(): AsyncIterable<Head[]> {
+    let after: string | undefined;
+    do {
+      const page = await index.list({ limit: 1000, ...(after === undefined ? {} : { after }) });
+      yield [...(await readHeads(page.keys)).values()].map(({ head }) => head);
+      after = page.cursor;
+    } while (after !== undefined);
+  }
+
+  /** The intents to apply after a commit: its own, and the overwritten one if still young. */
+  function intentsAfter(replaced: Head | undefined, committed: Head): UsageIntent[] {
+    const intents: UsageIntent[] = [];
+    const carried = replaced?.pending;
+    if (carried !== undefined && now().getTime() - carried.at < INTENT_HORIZON_MS) intents.push(carried);
+    if (committed.pending !== undefined) intents.push(committed.pending);
+    return intents;
+  }
+
+  function floorOf(head: Head): number {
+    return isLive(head) ? Math.max(head.since, head.version - retention + 1) : head.version + 1;
+  }
+
+  function intentFor(delta: number): { pending?: UsageIntent } {
+    return delta === 0 ? {} : { pending: { id: randomUUID(), delta, at: now().getTime() } };
+  }
+
+  const loader = bulkLoader(kv, {
+    keys,
+    index,
+    retention,
+    ttl,
+    now,
+    readHeads,
+    intentFor,
+    afterCommit: (key, replaced, head) => usage.enqueue(key, intentsAfter(replaced, head)),
+  });
+
+  return {
+    keys,
+    read,
+
+    write(key, value, { expectedVersion, meta } = {}) {
+      const size = jsonByteLength(value);
+      return retryOnConflict(`write of ${keys.head(key)}`, async (): Promise<WriteOutcome> => {
+        const current = await readForWrite(key);
+        const live = current !== undefined && isLive(current.head) ? current.head : undefined;
+        if (expectedVersion !== undefined && (live?.version ?? 0) !== expectedVersion)
+          return { committed: false, currentVersion: live?.version ?? 0 };
+        const version = (current?.head.version ?? 0) + 1;
+        if (version > MAX_VERSION)
+          throw new AppError(
+            'DatabaseError',
+            `key ${JSON.stringify(key)} has used up its ${MAX_VERSION} versions`,
+          );
+        const operations: KvOperation[] = [];
+        let since = version;
+        let prunedBelow = version;
+        if (live !== undefined) {
+          since = live.since;
+          if (retention > 1)
+            operations.push({
+              op: 'save',
+              key: keys.history(key, live.version),
+              value: versionOf(live),
+              options: ttl,
+            });
+          const floor = Math.max(since, version - retention + 1);
+          prunedBelow = Math.max(live.pruned_below, Math.min(floor, live.pruned_below + PRUNE_PER_WRITE));
+          for (let old = live.pruned_below; old < prunedBelow; old++)
+            operations.push({ op: 'delete', key: keys.history(key, old) });
+        } else if (current !== undefined && current.head.pruned_below < current.head.version) {
+          // A tombstone whose history the collector has not removed yet: its old life
+          // ends here, so the new one's records cannot be mistaken for it.
+          const from = Math.max(current.head.pruned_below, current.head.version - 2 * retention);
+          for (let old = from; old < current.head.version; old++)
+            operations.push({ op: 'delete', key: keys.history(key, old) });
+        }
+        const at = now().toISOString();
+        const delta = size - (live?.size_bytes ?? 0);
+        const head: Head = {
+          key,
+          value,
+          version,
+          since,
+          pruned_below: prunedBelow,
+          created_at: live?.created_at ?? at,
+          updated_at: at,
+          size_bytes: size,
+          ...intentFor(delta),
+          ...(meta === undefined ? {} : { meta }),
+        };
+        assertRecordFits(kv, head, size);
+        await usage.assertRoomFor(delta);
+        if (current === undefined || current.head.unindexed === true) await index.add(key);
+        operations.push({
+          op: 'save',
+          key: keys.head(key),
+          value: head,
+          options: { ...(current === undefined ? { ifAbsent: true } : { etag: current.etag }), ...ttl },
+        });
+        await kv.transact(operations);
+        usage.enqueue(key, intentsAfter(current?.head, head));
+        return { committed: true, head, previous: live };
+      });
+    },
+
+    remove(key, { expectedVersion, meta } = {}) {
+      return retryOnConflict(`delete of ${keys.head(key)}`, async (): Promise<RemoveOutcome> => {
+        const current = await read(key);
+        const live = current !== undefined && isLive(current.head) ? current.head : undefined;
+        if (current === undefined || live === undefined) return { removed: false, currentVersion: 0 };
+        if (expectedVersion !== undefined && live.version !== expectedVersion)
+          return { removed: false, currentVersion: live.version };
+        const tombstone: Head = {
+          key,
+          value: null,
+          version: live.version,
+          since: live.since,
+          pruned_below: live.pruned_below,
+          created_at: live.created_at,
+          updated_at: now().toISOString(),
+          size_bytes: 0,
+          deleted: true,
+          ...intentFor(-live.size_bytes),
+          ...(meta === undefined ? {} : { meta }),
+        };
+        await kv.transact([
+          { op: 'save', key: keys.head(key), value: tombstone, options: { etag: current.etag, ...ttl } },
+        ]);
+        usage.enqueue(key, intentsAfter(live, tombstone));
+        collection.enqueue([key]);
+        return { removed: true, tombstone, previous: live };
+      });
+    },
+
+    async version(head, version) {
+      if (version === head.version && isLive(head)) return versionOf(head);
+      if (version > head.version || version < floorOf(head)) return undefined;
+      const storeKey = keys.history(head.key, version);
+      const entry = await kv.get(storeKey);
+      // Absent only if the key moved on and pruned it since its head was read.
+      return entry === undefined ? undefined : decodeHistory(storeKey, version, entry);
+    },
+
+    async history(head, limit) {
+      const lowest = Math.max(floorOf(head), limit === undefined ? 1 : head.version - limit + 1);
+      const older: number[] = [];
+      for (let version = head.version - 1; version >= lowest; version--) older.push(version);
+      const storeKeys = older.map((version) => keys.history(head.key, version));
+      const records = new Map<string, KvEntry>();
+      for (let start = 0; start < storeKeys.length; start += BULK_KEYS)
+        for (const [key, entry] of await kv.getBulk(storeKeys.slice(start, start + BULK_KEYS)))
+          records.set(key, entry);
+      const versions = [versionOf(head)];
+      for (const [position, version] of older.entries()) {
+        const storeKey = storeKeys[position] as string;
+        const entry = records.get(storeKey);
+        // Pruning deletes oldest first, so a record missing because the key moved on
+        // since its head was read ends the answer with what is still retained.
+        if (entry === undefined) break;
+        versions.push(decodeHistory(storeKey, version, entry));
+      }
+      return versions;
+    },
+
+    async list({ prefix, limit, after }) {
+      const heads: Head[] = [];
+      let resumeAfter = after;
+      for (;;) {
+        // Ask for no more than are still missing, so the page never has to be cut.
+        const page = await index.list({
+          prefix,
+          limit: limit - heads.length,
+          ...(resumeAfter === undefined ? {} : { after: resumeAfter }),
+        });
+        const found = await readHeads(page.keys);
+        const stale: string[] = [];
+        for (const key of page.keys) {
+          const entry = found.get(key);
+          if (entry !== undefined && isLive(entry.head)) heads.push(entry.head);
+          else stale.push(key);
+        }
+        // Entries without a live head: a deleted key not collected yet, or a creator
+        // that died (or is about to commit: the collector's fence makes it start over).
+        collection.enqueue(stale);
+        if (page.cursor === undefined) return { heads };
+        if (heads.length === limit) return { heads, cursor: page.cursor };
+        resumeAfter = page.cursor;
+      }
+    },
+
+    usage: () => usage.read(),
+    recountUsage: () => usage.recount(),
+    bulkLoad: (items, bulkOptions) => loader.load(items, bulkOptions?.preserveVersions ?? true),
+    settle: () => runtime.background.settle(),
+  };
+}
+
+function decodeHistory(storeKey: string, version: number, entry: KvEntry): HistoryRecord {
+  const record = decodeRecord(historyRecordSchema, entry, storeKey);
+  if (record.version !== version)
+    throw new AppError('DatabaseError', `store record ${storeKey} holds another version`);
+  return record;
+}
+
+/** One version as history records and answers hold it. */
+export function versionOf({
+  value,
+  version,
+  created_at,
+  updated_at,
+  meta,
+}: Head | HistoryRecord): HistoryRecord {
+  return { value, version, created_at, updated_at, ...(meta === undefined ? {} : { meta }) };
+}
