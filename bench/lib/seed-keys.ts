@@ -1,0 +1,11 @@
+import { createHash } from 'node:crypto';
+
+/** A key name that spreads over the key space as real keys do, the same in every run. */
+export function seedKey(i: number): string {
+  return `k-${createHash('sha1').update(String(i)).digest('hex').slice(0, 12)}`;
+}
+
+/** The value seeded under `seedKey(i)`. */
+export function seedValue(i: number): { i: number; seeded: true } {
+  return { i, seeded: true };
+}

@@ -1,0 +1,28 @@
+import { z } from 'zod';
+
+/** How the parent tells a worker process what to run (`BENCH_WORKER_SPEC`, JSON). */
+export const workerSpecSchema = z.discriminatedUnion('store', [
+  z.object({ store: z.literal('embedded'), logLevel: z.string() }),
+  z.object({
+    store: z.literal('dapr'),
+    logLevel: z.string(),
+    appPort: z.number().int(),
+    daprHttpPort: z.number().int(),
+    daprGrpcPort: z.number().int(),
+  }),
+]);
+export type WorkerSpec = z.infer<typeof workerSpecSchema>;
+
+/** The line a worker process prints once it listens, followed by `{url, controlUrl}` as JSON. */
+export const WORKER_READY = 'BENCH_WORKER_READY ';
+
+export const workerReadySchema = z.object({ url: z.string(), controlUrl: z.string() });
+
+/** What the parent asks a worker process to seed: keys `seedKey(from..to-1)` of one agent. */
+export const seedRequestSchema = z.object({
+  tenant: z.string(),
+  agent: z.string(),
+  from: z.number().int().min(0),
+  to: z.number().int().min(0),
+});
+export type SeedRequest = z.infer<typeof seedRequestSchema>;

@@ -1,0 +1,145 @@
+import { agentstateApi, benchValue, daprStateApi, mintToken } from '../lib/clients.ts';
+import { measure, ratio, type Measurement } from '../lib/measure.ts';
+import { errorNotes, fmt, type BenchContext, type BudgetCheck, type WorkloadResult } from '../lib/results.ts';
+import type { Target } from '../lib/targets.ts';
+
+const AGENT = 'bench-agent';
+
+interface Row {
+  readonly op: 'get' | 'set';
+  readonly concurrency: number;
+  readonly agentstate: Measurement;
+  readonly direct: Measurement;
+  readonly ratio: number;
+}
+
+/**
+ * Persistent get and set through agentstate's REST API against the same get and save
+ * straight on daprd's state API, on the same daprd and store, at each concurrency.
+ * Each writer has its own key (all keys of one agent); sets are updates whose size
+ * changes, as an agent's are.
+ */
+export async function persistentGetSet(ctx: BenchContext, target: Target): Promise<WorkloadResult> {
+  if (target.daprEndpoint === undefined) throw new Error('persistent get/set needs a Dapr target');
+  const token = await mintToken('bench', AGENT);
+  const api = agentstateApi(ctx.http, target.worker.url, token);
+  const dapr = daprStateApi(ctx.http, target.daprEndpoint);
+  const { concurrencies, measureSeconds } = ctx.settings;
+  const maxWriters = Math.max(...concurrencies);
+  const directKey = (kind: string, writer: number) => `bench-direct/${kind}-w${writer}`;
+
+  ctx.progress(`${target.name}: writing ${maxWriters} keys to read`);
+  await Promise.all(
+    Array.from({ length: maxWriters }, async (_, w) => {
+      await api.set(AGENT, `get-w${w}`, benchValue(w, 0));
+      await dapr.save(directKey('get', w), benchValue(w, 0));
+    }),
+  );
+
+  const rows: Row[] = [];
+  const durationMs = measureSeconds * 1000;
+  // Each cell starts once the background work of the one before has settled, so a get
+  // is not measured against the sets' leftovers; the time that took is reported.
+  const notes: string[] = [];
+  const run = async (label: string, op: (w: number, n: number) => Promise<unknown>, concurrency: number) => {
+    const m = await measure(async (w, n) => void (await op(w, n)), {
+      concurrency,
+      durationMs,
+      warmupOpsPerWriter: 3,
+    });
+    const settleStart = performance.now();
+    const quiet = await target.worker.waitQuiet();
+    const settleSeconds = (performance.now() - settleStart) / 1000;
+    if (!quiet || settleSeconds > 1)
+      notes.push(
+        `after ${label} at concurrency ${concurrency}, the worker's background work took ${quiet ? `${settleSeconds.toFixed(1)} s` : 'over 15 s'} to settle`,
+      );
+    return m;
+  };
+  for (const concurrency of concurrencies) {
+    ctx.progress(`${target.name}: ${ctx.settings.ops.join(' and ')} at concurrency ${concurrency}`);
+    if (ctx.settings.ops.includes('set')) {
+      const setAgentstate = await run(
+        'agentstate set',
+        (w, n) => api.set(AGENT, `set-w${w}`, benchValue(w, n)),
+        concurrency,
+      );
+      const setDirect = await run(
+        'direct save',
+        (w, n) => dapr.save(directKey('set', w), benchValue(w, n)),
+        concurrency,
+      );
+      rows.push({
+        op: 'set',
+        concurrency,
+        agentstate: setAgentstate,
+        direct: setDirect,
+        ratio: ratio(setAgentstate.opsPerSec, setDirect.opsPerSec),
+      });
+    }
+    if (ctx.settings.ops.includes('get')) {
+      const getAgentstate = await run('agentstate get', (w) => api.get(AGENT, `get-w${w}`), concurrency);
+      const getDirect = await run('direct get', (w) => dapr.get(directKey('get', w)), concurrency);
+      rows.push({
+        op: 'get',
+        concurrency,
+        agentstate: getAgentstate,
+        direct: getDirect,
+        ratio: ratio(getAgentstate.opsPerSec, getDirect.opsPerSec),
+      });
+    }
+  }
+
+  const budgets: BudgetCheck[] = rows.map((row) => {
+    const floor = row.op === 'get' ? 0.7 : 0.5;
+    return {
+      budget: `${target.name}: persistent ${row.op} ≥ ${floor}x direct at concurrency ${row.concurrency}`,
+      met: Number.isFinite(row.ratio) && row.agentstate.errors === 0 ? row.ratio >= floor : false,
+      measured: `${fmt.ratio(row.ratio)} (${fmt.ops(row.agentstate.opsPerSec)} vs ${fmt.ops(row.direct.opsPerSec)} ops/s)`,
+    };
+  });
+  return {
+    sections: [
+      {
+        title: `Persistent get and set on ${target.name}`,
+        description:
+          `\`PUT\`/\`GET /v1/agents/{agent}/state/{key}\` against \`POST\`/\`GET /v1.0/state/agentstate-state\` on the same daprd, ` +
+          `${measureSeconds} s per cell, closed-loop writers, one key per writer, all keys of one agent; sets are updates of ` +
+          `96–208-byte values whose size changes every write. Latencies in ms.`,
+        table: {
+          columns: [
+            'op',
+            'concurrency',
+            'agentstate ops/s',
+            'p50',
+            'p99',
+            'direct ops/s',
+            'p50',
+            'p99',
+            'ratio',
+          ],
+          rows: rows.map((r) => [
+            r.op,
+            String(r.concurrency),
+            fmt.ops(r.agentstate.opsPerSec),
+            fmt.ms(r.agentstate.p50Ms),
+            fmt.ms(r.agentstate.p99Ms),
+            fmt.ops(r.direct.opsPerSec),
+            fmt.ms(r.direct.p50Ms),
+            fmt.ms(r.direct.p99Ms),
+            fmt.ratio(r.ratio),
+          ]),
+        },
+        notes: [
+          ...rows.flatMap((r) => [
+            ...errorNotes(`agentstate ${r.op}`, r.agentstate),
+            ...errorNotes(`direct ${r.op}`, r.direct),
+          ]),
+          ...notes,
+        ],
+      },
+    ],
+    budgets,
+    data: rows,
+  };
+}
