@@ -31,7 +31,6 @@ export interface Collector {
 export interface CollectorOptions {
   readonly keys: EngineKeys;
   readonly index: KeyIndex;
-  readonly now: () => Date;
   /** History records kept below a tombstone's version that may still exist. */
   readonly retention: number;
 }
@@ -41,7 +40,7 @@ export function collector(kv: KvStore, runtime: EngineRuntime, options: Collecto
 }
 
 function createCollector(kv: KvStore, runtime: EngineRuntime, options: CollectorOptions): Collector {
-  const { keys, index, now, retention } = options;
+  const { keys, index, retention } = options;
   let queued = new Set<string>();
   let running = false;
 
@@ -61,7 +60,8 @@ function createCollector(kv: KvStore, runtime: EngineRuntime, options: Collector
     const heads = await readHeads(candidates);
     const history: KvOperation[] = [];
     const fences: { key: string; operation: KvOperation }[] = [];
-    const at = now().toISOString();
+    // Fences are never shown, so they carry the wall clock rather than the records' clock.
+    const at = new Date().toISOString();
     for (const key of candidates) {
       const current = heads.get(key);
       if (current !== undefined && current.head.deleted !== true) continue;

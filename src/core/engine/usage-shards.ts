@@ -168,12 +168,30 @@ function createUsageShards(kv: KvStore, runtime: EngineRuntime, options: UsageSh
     // Left on the heads: the key's next writer or a recount counts them.
   }
 
+  /** Queues intents for application after the answer; a shard skips those it counted. */
+  function queue(key: string, intents: readonly UsageIntent[]): void {
+    if (intents.length === 0) return;
+    const n = shardOf(key);
+    let shard = queued.get(n);
+    if (shard === undefined) {
+      shard = new Map();
+      queued.set(n, shard);
+    }
+    for (const intent of intents) {
+      if (shard.has(intent.id)) continue;
+      shard.set(intent.id, intent);
+      queuedDelta += intent.delta;
+    }
+    runtime.background.run(`usage of ${namespace}`, flush);
+  }
+
   async function recount(): Promise<number> {
     const entries = await kv.getBulk(shardKeys);
     const shards = shardKeys.map((key) => decode(key, entries.get(key)));
     const applied = shards.map((shard) => new Set(shard.applied));
     const sums = shards.map(() => 0);
     const horizon = now() - INTENT_HORIZON_MS;
+    const unappliedIntents: { key: string; intent: UsageIntent }[] = [];
     for await (const heads of options.scanHeads()) {
       for (const head of heads) {
         const n = shardOf(head.key);
@@ -183,6 +201,7 @@ function createUsageShards(kv: KvStore, runtime: EngineRuntime, options: UsageSh
         const unapplied =
           pending !== undefined && pending.at >= horizon && !(applied[n] as Set<string>).has(pending.id);
         sums[n] = (sums[n] as number) + size - (unapplied ? pending.delta : 0);
+        if (unapplied) unappliedIntents.push({ key: head.key, intent: pending });
       }
     }
     let total = 0;
@@ -212,6 +231,9 @@ function createUsageShards(kv: KvStore, runtime: EngineRuntime, options: UsageSh
       }
     }
     cached = { bytes: total, at: now() };
+    // Their writers may have died before applying them: apply them here, as the writer
+    // would (a shard skips an intent it already counted, so applying twice is harmless).
+    for (const { key, intent } of unappliedIntents) queue(key, [intent]);
     return total;
   }
 
@@ -246,20 +268,8 @@ function createUsageShards(kv: KvStore, runtime: EngineRuntime, options: UsageSh
     },
 
     enqueue(key, intents) {
-      if (intents.length === 0) return;
-      const n = shardOf(key);
-      let shard = queued.get(n);
-      if (shard === undefined) {
-        shard = new Map();
-        queued.set(n, shard);
-      }
-      for (const intent of intents) {
-        if (shard.has(intent.id)) continue;
-        shard.set(intent.id, intent);
-        queuedDelta += intent.delta;
-      }
-      runtime.background.run(`usage of ${namespace}`, flush);
-      scheduleRecount();
+      queue(key, intents);
+      if (intents.length > 0) scheduleRecount();
     },
 
     read,

@@ -125,9 +125,11 @@ export function createVersionedRecords(kv: KvStore, options: VersionedRecordsOpt
     quotaBytes,
     exceeded,
     scanHeads,
-    now: () => now().getTime(),
+    // Usage timing is compared across workers, so it runs on the wall clock, not on
+    // the clock that stamps records (which tests set).
+    now: Date.now,
   });
-  const collection = collector(kv, runtime, { keys, index, now, retention });
+  const collection = collector(kv, runtime, { keys, index, retention });
 
   function decodeHead(key: string, entry: KvEntry): HeadEntry {
     const storeKey = keys.head(key);
@@ -178,7 +180,7 @@ export function createVersionedRecords(kv: KvStore, options: VersionedRecordsOpt
   function intentsAfter(replaced: Head | undefined, committed: Head): UsageIntent[] {
     const intents: UsageIntent[] = [];
     const carried = replaced?.pending;
-    if (carried !== undefined && now().getTime() - carried.at < INTENT_HORIZON_MS) intents.push(carried);
+    if (carried !== undefined && Date.now() - carried.at < INTENT_HORIZON_MS) intents.push(carried);
     if (committed.pending !== undefined) intents.push(committed.pending);
     return intents;
   }
@@ -188,7 +190,7 @@ export function createVersionedRecords(kv: KvStore, options: VersionedRecordsOpt
   }
 
   function intentFor(delta: number): { pending?: UsageIntent } {
-    return delta === 0 ? {} : { pending: { id: randomUUID(), delta, at: now().getTime() } };
+    return delta === 0 ? {} : { pending: { id: randomUUID(), delta, at: Date.now() } };
   }
 
   const loader = bulkLoader(kv, {

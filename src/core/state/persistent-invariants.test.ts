@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createSqliteKvStore } from '../../adapters/embedded/sqlite-kv-store.ts';
 import type { KvStore } from '../../ports/kv-store.ts';
+import { createKeyIndex } from './key-index.ts';
 import { assertPersistentInvariants } from './persistent-invariants.ts';
 import { PersistentModel } from './persistent-model.ts';
 import { createPersistentState, type PersistentState } from './persistent-state.ts';
@@ -28,6 +29,7 @@ beforeEach(async () => {
     model.acknowledgeSet(key, value, await state.set(key, value));
   await state.delete('c');
   model.acknowledgeDelete('c');
+  await state.settle();
 });
 afterEach(() => kv.close());
 
@@ -44,13 +46,15 @@ describe('persistent invariants', () => {
   });
 
   it('find a live key missing from list', async () => {
-    await kv.save(`${ns}i/b/-`, { keys: ['a', 'c'] });
+    await createKeyIndex(kv, { namespace: ns }).removeIf(['b'], (keys) => Promise.resolve(keys));
+    await expect(check()).rejects.toThrow(/"b": live, but not in the index/);
     await expect(check()).rejects.toThrow(/list answered \["a"\], the live keys are \["a","b"\]/);
   });
 
   it('find a history record missing within retention', async () => {
     await kv.delete(`${ns}v/a/000000000003`);
-    await expect(check()).rejects.toThrow(/"a": history holds versions \[4\], expected \[4,3,2\]/);
+    await expect(check()).rejects.toThrow(/"a": history records of versions \[3\] are missing/);
+    await expect(check()).rejects.toThrow(/"a": history answered \[4\], expected \[4,3,2\]/);
   });
 
   it('find history left behind by a delete', async () => {
@@ -60,11 +64,13 @@ describe('persistent invariants', () => {
       created_at: new Date().toISOString(),
       updated_at: new Date().toISOString(),
     });
-    await expect(check()).rejects.toThrow(/"c": deleted, but 1 history records remain/);
+    await expect(check()).rejects.toThrow(/"c": deleted, but history records \[1\] remain/);
   });
 
   it('find a usage counter that is not the sum of the live values', async () => {
-    await kv.save(`${ns}u`, { bytes: 7, applied: [] });
+    const shard = `${ns}u/0`;
+    const stored = (await kv.get(shard))?.value as { bytes: number; applied: string[] } | undefined;
+    await kv.save(shard, { bytes: (stored?.bytes ?? 0) + 3, applied: stored?.applied ?? [] });
     await expect(check()).rejects.toThrow(/usage counts 7 bytes, the live values take 4/);
   });
 

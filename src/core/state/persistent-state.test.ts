@@ -486,34 +486,41 @@ describe('persistent state: concurrent writers', () => {
     await assertPersistentInvariants(kv, 't1', 'a1', model);
   });
 
-  // The two interleavings of the argument in `delete`: the deleter's index removal lands
-  // after the creator's check (the deleter re-adds), or before it (the creator re-adds).
-  const bucket = (key: string) => key.startsWith('t1/a/a1/p/i/b/');
+  // The two interleavings of the collector's protocol (`collector.ts`) with a creator of
+  // the deleted key: the creator reads the head after the fence (and rewrites the leaf the
+  // collector read), or before it (and its commit fails on the fence).
+  const head = 't1/a/a1/p/h/k';
+  const leaf = (key: string) => key.startsWith('t1/a/a1/p/i/l/');
+  const fence = (key: string, value: Json) =>
+    key === head && (value as { unindexed?: true }).unindexed === true;
 
-  it('keeps a key listed that is re-created while its delete is removing it from the index', async () => {
+  it('keeps a key listed that is re-created after the collector fenced it', async () => {
     await open().set('k', 1);
-    const deleter = gatedSave(kv, bucket);
-    const deleting = open({}, deleter.store).delete('k');
-    await deleter.reached;
+    const collecting = gatedSave(kv, leaf);
+    const deleter = open({}, collecting.store);
+    await deleter.delete('k');
+    await collecting.reached; // fenced, about to remove the key from the leaf it read
     expect(await open().set('k', 2)).toEqual({ version: 2, previous_version: 0 });
-    deleter.release();
-    await deleting;
+    collecting.release();
+    await deleter.settle();
     expect((await open().list()).entries.map((entry) => [entry.key, entry.version])).toEqual([['k', 2]]);
   });
 
-  it('keeps a key listed whose creator commits after a delete removed it from the index', async () => {
+  it('keeps a key listed whose creator read the head before the collector fenced it', async () => {
     await open().set('k', 1);
-    const deleter = gatedSave(kv, bucket);
+    const collecting = gatedSave(kv, fence);
     const creator = gatedSave(
       kv,
-      (key, value) => key === 't1/a/a1/p/h/k' && (value as { deleted?: true }).deleted !== true,
+      (key, value) => key === head && (value as { deleted?: true }).deleted !== true,
     );
-    const deleting = open({}, deleter.store).delete('k');
-    await deleter.reached;
+    const deleter = open({}, collecting.store);
+    await deleter.delete('k');
+    await collecting.reached; // read the leaf, about to fence
     const creating = open({}, creator.store).set('k', 2);
-    await creator.reached;
-    deleter.release();
-    await deleting;
+    await creator.reached; // read the tombstone, about to commit on it
+    collecting.release();
+    await deleter.settle();
+    expect(await open().list()).toMatchObject({ entries: [] });
     creator.release();
     expect(await creating).toEqual({ version: 2, previous_version: 0 });
     expect((await open().list()).entries.map((entry) => [entry.key, entry.version])).toEqual([['k', 2]]);

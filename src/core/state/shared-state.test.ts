@@ -484,7 +484,7 @@ describe('shared state: concurrent writers', () => {
 
   // The two interleavings of the argument in `delete`: the deleter's index removal lands
   // after the creator's check (the deleter re-adds), or before it (the creator re-adds).
-  const bucket = (key: string) => key.startsWith('t1/shared/i/b/');
+  const bucket = (key: string) => key.startsWith('t1/shared/i/l/');
 
   it('keeps a key listed that is created again while its delete is removing it from the index', async () => {
     await open().set('a1', 'k', 1, 0);

@@ -206,14 +206,16 @@ export function persistentCrashSuite(target: CrashTarget): void {
       async () => {
         const h = harness('recount');
         await h.set('other', 'x');
+        await h.set('p', 'a');
         await h.settle();
-        // Dies right after the head commits: its intent never reaches the shards.
+        // An update is a head read and one commit: it dies right after the commit, so
+        // its intent never reaches the shards.
         h.faulty.crashAfter(2, { applyCutOffWrite: true });
         await expect(h.state.set('p', 'pending')).rejects.toBeInstanceOf(InjectedCrash);
         await h.settle();
         h.restart();
-        h.model.acknowledgeSet('p', 'pending', { version: 1, previous_version: 0 });
-        expect(await h.state.usage()).toEqual({ bytes: 3 });
+        h.model.acknowledgeSet('p', 'pending', { version: 2, previous_version: 1 });
+        expect(await h.state.usage()).toEqual({ bytes: 6 });
         await repairPersistent(store.kv, tenant, h.agent);
         expect(await h.state.usage()).toEqual({ bytes: 3 + jsonByteLength('pending') });
         await assertPersistentInvariants(store.kv, tenant, h.agent, h.model);

@@ -59,7 +59,7 @@ const scenarios: Scenario[] = [
     operation: { op: 'set', agent: 'writer', value: { step: 1 } },
     seed: (h) => h.set('seeder', 'other', 'x'),
     consistentAfterRecovery: true,
-    minimumOperations: 14,
+    minimumOperations: 12,
   },
   {
     id: 'set-existing',
@@ -71,7 +71,7 @@ const scenarios: Scenario[] = [
       await h.set('seeder', 'k', { step: 2 });
     },
     consistentAfterRecovery: true,
-    minimumOperations: 10,
+    minimumOperations: 9,
   },
   {
     id: 'set-recreate',
@@ -83,7 +83,7 @@ const scenarios: Scenario[] = [
       await h.delete('seeder', 'k');
     },
     consistentAfterRecovery: true,
-    minimumOperations: 14,
+    minimumOperations: 12,
   },
   {
     id: 'delete',
@@ -95,7 +95,7 @@ const scenarios: Scenario[] = [
       await h.set('seeder', 'other', 'x');
     },
     consistentAfterRecovery: true,
-    minimumOperations: 13,
+    minimumOperations: 11,
   },
   {
     // The counter has drifted to say the quota is full, so the set recounts (and rewrites
@@ -112,7 +112,7 @@ const scenarios: Scenario[] = [
     },
     // Until a recount lands, the drift is still there; the next write near the quota removes it.
     consistentAfterRecovery: false,
-    minimumOperations: 19,
+    minimumOperations: 16,
   },
 ];
 
