@@ -199,8 +199,8 @@ describe('session lifecycle', () => {
     await sessions.appendMessage(tenant, id, { role: 'user', content: 'hi' });
     const keys = sessionKeys(tenant, id);
     const values = keys.values(0);
-    // The key index's directory too: it is written through the same expiring store.
-    const records = [keys.meta, values.value('k'), values.usage, `${values.namespace}i/d`, keys.message(1)];
+    // The key index's root leaf too: it is written through the same expiring store.
+    const records = [keys.meta, values.value('k'), values.usage, `${values.namespace}i/l/0`, keys.message(1)];
     expect((await kv.getBulk(records)).size).toBe(records.length);
     for (let elapsed = 0; elapsed < 3500; elapsed += 500) {
       advance(500);

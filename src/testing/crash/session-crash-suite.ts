@@ -57,7 +57,7 @@ const scenarios: Scenario[] = [
     seed: (h) => h.set('other', 'x'),
     run: (h) => h.set('k', { step: 1 }),
     observe: async (h) => h.model.observeSet('k', { step: 1 }, await h.state.get('k')),
-    minimumOperations: 13,
+    minimumOperations: 11,
   },
   {
     name: 'set of an existing key',
@@ -77,7 +77,7 @@ const scenarios: Scenario[] = [
     },
     run: (h) => h.delete('k'),
     observe: async (h) => h.model.observeDelete('k', await h.state.get('k')),
-    minimumOperations: 11,
+    minimumOperations: 10,
   },
   {
     name: 'clear',
@@ -87,7 +87,7 @@ const scenarios: Scenario[] = [
     },
     run: (h) => h.clear(),
     observe: async (h) => h.model.observeClear((await h.state.list()).keys),
-    minimumOperations: 7,
+    minimumOperations: 6,
   },
   {
     name: 'appendMessage',
@@ -120,7 +120,7 @@ const scenarios: Scenario[] = [
     observe: async (h) => {
       h.model.ended = await isSessionNotFound(h.sessions.get(h.tenant, h.id));
     },
-    minimumOperations: 8,
+    minimumOperations: 7,
   },
 ];
 
