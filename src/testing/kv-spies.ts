@@ -1,3 +1,4 @@
+import { isAppError } from '../core/errors.ts';
 import type { Json } from '../core/json.ts';
 import type { KvStore } from '../ports/kv-store.ts';
 
@@ -47,4 +48,46 @@ export function gatedSave(inner: KvStore, blocks: (key: string, value: Json) => 
     },
   };
   return { store, reached, release };
+}
+
+/** Store calls and the keys they read, counted per method, plus the CAS conflicts they met. */
+export interface CallCounts {
+  calls: number;
+  byMethod: Record<string, number>;
+  keysRead: number;
+  conflicts: string[];
+}
+
+/** A store that counts the calls passed on (a sidecar round trip each on Dapr). */
+export function countingCalls(inner: KvStore): { store: KvStore; counts: () => CallCounts; reset(): void } {
+  let counts: CallCounts = { calls: 0, byMethod: {}, keysRead: 0, conflicts: [] };
+  async function counted<T>(method: string, keys: readonly string[], run: () => Promise<T>): Promise<T> {
+    counts.calls++;
+    counts.byMethod[method] = (counts.byMethod[method] ?? 0) + 1;
+    if (method === 'get' || method === 'getBulk') counts.keysRead += keys.length;
+    try {
+      return await run();
+    } catch (error) {
+      if (isAppError(error, 'VersionConflict')) counts.conflicts.push(...keys);
+      throw error;
+    }
+  }
+  const store: KvStore = {
+    ...inner,
+    get: (key) => counted('get', [key], () => inner.get(key)),
+    getBulk: (keys) => counted('getBulk', keys, () => inner.getBulk(keys)),
+    save: (key, value, options) => counted('save', [key], () => inner.save(key, value, options)),
+    delete: (key, options) => counted('delete', [key], () => inner.delete(key, options)),
+    transact: (operations) =>
+      counted(
+        'transact',
+        operations.map((operation) => operation.key),
+        () => inner.transact(operations),
+      ),
+  };
+  return {
+    store,
+    counts: () => structuredClone(counts),
+    reset: () => (counts = { calls: 0, byMethod: {}, keysRead: 0, conflicts: [] }),
+  };
 }

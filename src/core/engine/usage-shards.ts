@@ -134,6 +134,7 @@ function createUsageShards(kv: KvStore, runtime: EngineRuntime, options: UsageSh
       const entries = await kv.getBulk(keys);
       const horizon = now() - INTENT_HORIZON_MS;
       const operations = [];
+      let appliedDelta = 0;
       for (const n of shards) {
         const key = shardKeys[n] as string;
         const entry = entries.get(key);
@@ -143,8 +144,10 @@ function createUsageShards(kv: KvStore, runtime: EngineRuntime, options: UsageSh
           (intent) => !applied.has(intent.id) && intent.at >= horizon,
         );
         if (fresh.length === 0) continue;
+        const delta = fresh.reduce((sum, intent) => sum + intent.delta, 0);
+        appliedDelta += delta;
         const next: Shard = {
-          bytes: shard.bytes + fresh.reduce((sum, intent) => sum + intent.delta, 0),
+          bytes: shard.bytes + delta,
           applied: [...shard.applied, ...fresh.map((intent) => intent.id)].slice(-APPLIED_IDS_KEPT),
         };
         operations.push({
@@ -159,7 +162,9 @@ function createUsageShards(kv: KvStore, runtime: EngineRuntime, options: UsageSh
         // Redis may apply some of these and not others; what did apply is remembered in
         // the shard, so the next attempt skips it.
         await kv.transact(operations);
-        cached = undefined;
+        // The sum moves by what was applied, which `queuedDelta` stops counting: the next
+        // write needs no read of the shards for it.
+        if (cached !== undefined) cached = { bytes: cached.bytes + appliedDelta, at: cached.at };
         return;
       } catch (error) {
         if (!isAppError(error, 'VersionConflict')) throw error;
