@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -12,8 +12,10 @@ import {
 } from '../src/testing/harness/index.ts';
 import { createHttpClient } from './lib/http-client.ts';
 import { describeMachine } from './lib/machine.ts';
-import { renderJson, renderMarkdown, type BenchReport } from './lib/report.ts';
-import type { BenchContext, BudgetCheck, Section, WorkloadResult } from './lib/results.ts';
+import { summarizeProfiles } from './lib/profile-report.ts';
+import { replaceSummary } from './lib/readme-summary.ts';
+import { renderJson, renderMarkdown, renderSummary, type BenchReport } from './lib/report.ts';
+import type { BenchContext, BudgetCheck, Headline, Section, WorkloadResult } from './lib/results.ts';
 import { startDaprTarget, startEmbeddedTarget, type Target, type TargetOptions } from './lib/targets.ts';
 import { distinctKeys } from './workloads/distinct-keys.ts';
 import { embeddedVsSqlite } from './workloads/embedded-vs-sqlite.ts';
@@ -31,7 +33,7 @@ const USAGE = `usage: npm run bench -- [--quick] [--json] [--only a,b] [--concur
   --concurrency  the concurrencies of persistent and embedded get/set (BENCHMARKS.md is not written)
   --ops       only these of persistent and embedded get/set (BENCHMARKS.md is not written)
   --cpu-prof  write a CPU profile of each worker process to bench/profiles/;
-              node bench/profile-summary.ts <file> shows where its time went`;
+              and a summary of each beside it (bench/profiles/<worker>.md)`;
 
 const WORKLOADS = ['persistent', 'calls', 'distinct', 'counter', 'namespace', 'embedded', 'crypto'] as const;
 /** The workloads that run on daprd; each runs on Redis and on PostgreSQL. */
@@ -102,6 +104,7 @@ const targetOptions: TargetOptions = {
 
 const sections: Section[] = [];
 const budgets: BudgetCheck[] = [];
+const headlines: Headline[] = [];
 const skipped: string[] = [];
 const data: Record<string, unknown> = {};
 
@@ -111,6 +114,7 @@ async function step(name: string, run: () => Promise<WorkloadResult>): Promise<v
     const result = await run();
     sections.push(...result.sections);
     budgets.push(...result.budgets);
+    headlines.push(...(result.headlines ?? []));
     data[name] = result.data;
   } catch (error) {
     const message =
@@ -140,6 +144,26 @@ async function onTarget(
     await work(target);
   } finally {
     await target.close();
+  }
+}
+
+/** Requests the agentstate side of persistent get/set made, when only one store ran it: for a profile's per-request figure. */
+function profiledOps(): { ops?: number } {
+  const runs = Object.entries(data).filter(([name]) => name.startsWith('persistent-'));
+  if (runs.length !== 1 || sections.length !== 1) return {};
+  const rows = runs[0]![1] as readonly { agentstate: { ops: number } }[];
+  return { ops: rows.reduce((sum, row) => sum + row.agentstate.ops, 0) };
+}
+
+/** Rewrites the README's summary between its markers; the rest of the README is left alone. */
+async function writeReadmeSummary(report: BenchReport): Promise<void> {
+  const path = fileURLToPath(new URL('../README.md', import.meta.url));
+  const summary = await format(renderSummary(report), { ...(await resolveConfig(path)), parser: 'markdown' });
+  try {
+    await writeFile(path, replaceSummary(await readFile(path, 'utf8'), summary));
+    progress('wrote the summary in README.md');
+  } catch (error) {
+    progress(`README.md not updated: ${error instanceof Error ? error.message : String(error)}`);
   }
 }
 
@@ -216,6 +240,7 @@ try {
     loadAverageAtEnd: loadavg(),
     budgets,
     sections,
+    headlines,
     skipped,
     data,
   };
@@ -228,7 +253,17 @@ try {
     });
     await writeFile(path, markdown);
     progress('wrote BENCHMARKS.md');
+    await writeReadmeSummary(report);
   } else progress('a partial run: BENCHMARKS.md not written');
+  if (cpuProfDir !== undefined) {
+    // The workers wrote their profiles when they stopped, with their targets.
+    const written = await summarizeProfiles(cpuProfDir, started, {
+      command,
+      startedAt: report.startedAt,
+      ...profiledOps(),
+    });
+    for (const path of written) progress(`wrote ${path}`);
+  }
   if (args.json) process.stdout.write(renderJson(report));
   else if (partial) process.stderr.write(renderMarkdown(report));
   const notMet = budgets.filter((b) => b.met === false).length;

@@ -38,6 +38,7 @@ describe('countingKvStore', () => {
     expect(counting.snapshot()).toEqual({
       calls: { save: 2, get: 1, getBulk: 1, transact: 1, delete: 1 },
       callsBeforeAnswer: 0,
+      beforeAnswerByMethod: {},
       keysRead: 4,
       // "xy" read twice (get, getBulk) and {"n":1} once by getBulk.
       bytesRead: 4 + 4 + 7,
@@ -54,7 +55,11 @@ describe('countingKvStore', () => {
     await counting.store.save('a', 1);
     answering = false;
     await counting.store.get('a');
-    expect(counting.snapshot()).toMatchObject({ calls: { get: 2, save: 1 }, callsBeforeAnswer: 2 });
+    expect(counting.snapshot()).toMatchObject({
+      calls: { get: 2, save: 1 },
+      callsBeforeAnswer: 2,
+      beforeAnswerByMethod: { get: 1, save: 1 },
+    });
   });
 
   it('starts from zero after reset and stops counting when disabled', async () => {
@@ -68,6 +73,7 @@ describe('countingKvStore', () => {
     expect(counting.snapshot()).toEqual({
       calls: { get: 1 },
       callsBeforeAnswer: 0,
+      beforeAnswerByMethod: {},
       keysRead: 1,
       bytesRead: 1,
       bytesWritten: 0,

@@ -9,6 +9,8 @@ export interface KvCounters {
    * for. The rest (`calls` minus these) ran after the answer, in the background.
    */
   readonly callsBeforeAnswer: number;
+  /** `callsBeforeAnswer` per method. */
+  readonly beforeAnswerByMethod: Record<string, number>;
   /** Keys asked for by get and getBulk. */
   readonly keysRead: number;
   /** JSON bytes of the values get and getBulk answered. */
@@ -58,6 +60,7 @@ export function countingKvStore(inner: KvStore, options: CountingKvStoreOptions 
   let enabled = false;
   let calls: Record<string, number> = {};
   let callsBeforeAnswer = 0;
+  let beforeAnswerByMethod: Record<string, number> = {};
   let keysRead = 0;
   let bytesRead = 0;
   let bytesWritten = 0;
@@ -94,7 +97,10 @@ export function countingKvStore(inner: KvStore, options: CountingKvStoreOptions 
         const counting = enabled;
         if (counting) {
           calls[property] = (calls[property] ?? 0) + 1;
-          if (beforeAnswer()) callsBeforeAnswer++;
+          if (beforeAnswer()) {
+            callsBeforeAnswer++;
+            beforeAnswerByMethod[property] = (beforeAnswerByMethod[property] ?? 0) + 1;
+          }
         }
         const result: unknown = await (original as (...a: unknown[]) => Promise<unknown>).apply(target, args);
         if (counting) countBytes(property, args, result);
@@ -106,10 +112,18 @@ export function countingKvStore(inner: KvStore, options: CountingKvStoreOptions 
   return {
     store,
     setEnabled: (on) => void (enabled = on),
-    snapshot: () => ({ calls: { ...calls }, callsBeforeAnswer, keysRead, bytesRead, bytesWritten }),
+    snapshot: () => ({
+      calls: { ...calls },
+      callsBeforeAnswer,
+      beforeAnswerByMethod: { ...beforeAnswerByMethod },
+      keysRead,
+      bytesRead,
+      bytesWritten,
+    }),
     reset() {
       calls = {};
       callsBeforeAnswer = 0;
+      beforeAnswerByMethod = {};
       keysRead = 0;
       bytesRead = 0;
       bytesWritten = 0;

@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { MachineInfo } from './machine.ts';
-import { loadNote, renderJson, renderMarkdown, UNMEASURED_BUDGETS, type BenchReport } from './report.ts';
+import {
+  loadNote,
+  renderJson,
+  renderMarkdown,
+  renderSummary,
+  UNMEASURED_BUDGETS,
+  type BenchReport,
+} from './report.ts';
 
 const machine: MachineInfo = {
   cpu: 'Test CPU',
@@ -33,6 +40,14 @@ function report(overrides: Partial<BenchReport> = {}): BenchReport {
         notes: ['a note'],
       },
       { title: 'Second', description: 'More.', table: { columns: ['c'], rows: [['2']] }, notes: [] },
+    ],
+    headlines: [
+      {
+        measure: 'persistent get vs direct Dapr, concurrency 1 / 8',
+        target: 'daprd + Redis',
+        result: '0.80x / 0.75x',
+      },
+      { measure: 'AES-256-GCM', target: 'in process', result: '5.00x' },
     ],
     skipped: ['daprd + PostgreSQL: PostgreSQL is not installed'],
     data: {},
@@ -97,6 +112,26 @@ describe('loadNote', () => {
       /^\*\*Noisy run\.\*\* .*1\.20 \/ 1\.00 \/ 1\.00 at the start/,
     );
     expect(loadNote([0.4, 1, 1], [3, 2, 1], 2)).toContain('Nothing else was busy when the run started.');
+  });
+});
+
+describe('renderSummary', () => {
+  it('shows each headline as a row, with the command, the date and the budgets met and not met', () => {
+    const summary = renderSummary(report());
+    expect(
+      tableAfter(
+        summary,
+        summary.split('\n').find((l) => l.startsWith('Headline'))!,
+      ),
+    ).toEqual([
+      '| measure | target | result |',
+      '| --- | --- | --- |',
+      '| persistent get vs direct Dapr, concurrency 1 / 8 | daprd + Redis | 0.80x / 0.75x |',
+      '| AES-256-GCM | in process | 5.00x |',
+    ]);
+    expect(summary).toContain('`npm run bench` on 2026-12-01T16:00:00Z');
+    expect(summary).toContain('1 met, 1 not met');
+    expect(summary).toContain('[BENCHMARKS.md](BENCHMARKS.md)');
   });
 });
 

@@ -1,5 +1,5 @@
 import type { MachineInfo } from './machine.ts';
-import type { BudgetCheck, Section, Table } from './results.ts';
+import type { BudgetCheck, Headline, Section, Table } from './results.ts';
 
 export interface BenchReport {
   readonly command: string;
@@ -11,6 +11,8 @@ export interface BenchReport {
   readonly loadAverageAtEnd: readonly number[];
   readonly budgets: readonly BudgetCheck[];
   readonly sections: readonly Section[];
+  /** The figures of the README's summary, in run order. */
+  readonly headlines: readonly Headline[];
   /** Workloads that could not run, with the reason. */
   readonly skipped: readonly string[];
   readonly data: Record<string, unknown>;
@@ -106,6 +108,30 @@ export function renderMarkdown(report: BenchReport): string {
     if (section.notes.length > 0) lines.push('');
   }
   return `${lines.join('\n').trimEnd()}\n`;
+}
+
+/**
+ * The README's summary (between its markers): the headline figures of this run with
+ * the command and machine that produced them, pointing at BENCHMARKS.md for the rest.
+ */
+export function renderSummary(report: BenchReport): string {
+  const { machine } = report;
+  const met = report.budgets.filter((b) => b.met === true).length;
+  const notMet = report.budgets.filter((b) => b.met === false).length;
+  const lines = [
+    '<!-- Written by `npm run bench` (bench/run.ts) with BENCHMARKS.md. Do not edit by hand: run it again. -->',
+    '',
+    `Headline figures of \`${report.command}\` on ${report.startedAt} (${machine.cpu}, ${machine.cores} cores; ` +
+      `load average ${machine.loadAverage.map((n) => n.toFixed(2)).join(' / ')} at the start). ` +
+      `Ratios are agentstate / baseline throughput in the same run; budgets of DESIGN.md section 7: ${met} met, ${notMet} not met. ` +
+      'Every figure, with latencies, is in [BENCHMARKS.md](BENCHMARKS.md).',
+    '',
+    renderTable({
+      columns: ['measure', 'target', 'result'],
+      rows: report.headlines.map((h) => [h.measure, h.target, h.result]),
+    }),
+  ];
+  return `${lines.join('\n')}\n`;
 }
 
 /** The `--json` output: everything in the report, with the raw figures of each workload. */

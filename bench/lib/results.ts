@@ -23,10 +23,21 @@ export interface BudgetCheck {
   readonly measured: string;
 }
 
+/** One line of the README's summary: the figure a reader looks for first. */
+export interface Headline {
+  /** What was measured, e.g. `persistent get vs direct, concurrency 1 / 8 / 32`. */
+  readonly measure: string;
+  /** Where: `daprd + Redis`, `embedded (SQLite)`, `in process`. */
+  readonly target: string;
+  readonly result: string;
+}
+
 /** What a workload hands the report: its sections, its budget lines, and raw figures for `--json`. */
 export interface WorkloadResult {
   readonly sections: readonly Section[];
   readonly budgets: readonly BudgetCheck[];
+  /** Its figures for the README's summary; none when it has no headline figure. */
+  readonly headlines?: readonly Headline[];
   readonly data: unknown;
 }
 

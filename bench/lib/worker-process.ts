@@ -77,7 +77,20 @@ subscribe('http.server.request.start', (message) => {
   requestContext.enterWith(request);
   response.once('finish', () => (request.answered = true));
 });
-const beforeAnswer = () => requestContext.getStore()?.answered === false;
+// The engine starts its background work (usage, collection) right after a commit,
+// before the route writes the answer, so the request's context alone would count its
+// first calls as waited for. A call made inside a task of background-work.ts (its frame,
+// or an async frame awaiting the task, is on the stack) is background whatever the
+// context says. The stack is taken only while counting is on.
+const BACKGROUND_FRAME = '/core/engine/background-work.ts';
+function inBackgroundWork(): boolean {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 200;
+  const stack = new Error().stack ?? '';
+  Error.stackTraceLimit = limit;
+  return stack.includes(BACKGROUND_FRAME);
+}
+const beforeAnswer = () => requestContext.getStore()?.answered === false && !inBackgroundWork();
 
 // The Dapr adapters call daprd with fetch (undici), whose diagnostics channel sees each
 // request: one store call may be several requests (an ETag read back, a retry).

@@ -102,6 +102,18 @@ export async function distinctKeys(ctx: BenchContext, target: Target): Promise<W
         measured: `${wide.succeeded} succeeded, ${wide.failed} failed, ${wide.wrongKeys.length} keys disagree, ${wide.listed}/${wide.expectedListed} listed`,
       },
     ],
+    headlines: [
+      {
+        measure: `${WRITERS} writers on distinct keys of one agent vs direct Dapr`,
+        target: target.name,
+        result: `${fmt.ratio(r)}${viaAgentstate.errors > 0 ? ` (${viaAgentstate.errors} errors)` : ''}`,
+      },
+      {
+        measure: `${WIDE_WRITERS} writers on new keys of one agent: succeeded / failed / disagreeing with the store`,
+        target: target.name,
+        result: `${wide.succeeded} / ${wide.failed} / ${wide.wrongKeys.length}`,
+      },
+    ],
     data: { writers: WRITERS, agentstate: viaAgentstate, direct, ratio: r, wide },
   };
 }

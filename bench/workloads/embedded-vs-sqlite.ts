@@ -125,6 +125,14 @@ export async function embeddedVsSqlite(ctx: BenchContext, target: Target): Promi
         },
       ],
       budgets: [],
+      headlines: (['get', 'set'] as const)
+        .map((op) => rows.filter((r) => r.op === op))
+        .filter((opRows) => opRows.length > 0)
+        .map((opRows) => ({
+          measure: `embedded ${opRows[0]!.op} vs raw better-sqlite3 over HTTP, concurrency ${opRows.map((r) => r.concurrency).join(' / ')}`,
+          target: target.name,
+          result: opRows.map((r) => fmt.ratio(r.ratio)).join(' / '),
+        })),
       data: { rows, inProcess },
     };
   } finally {

@@ -198,6 +198,16 @@ export async function namespaceSize(
       },
     ],
     budgets,
+    headlines:
+      first !== undefined && last !== undefined && last !== first
+        ? [
+            {
+              measure: `list page (limit ${PAGE_LIMIT}) at ${fmt.int(last.keys)} vs ${fmt.int(first.keys)} keys: p50 latency, bytes read`,
+              target: target.name,
+              result: `${fmt.ratio(ratio(last.list.p50Ms, first.list.p50Ms))}, ${fmt.ratio(ratio(last.bytesPerPage, first.bytesPerPage))} (${fmt.bytes(last.bytesPerPage)} per page)`,
+            },
+          ]
+        : [],
     data: points,
   };
 }

@@ -140,6 +140,14 @@ export async function persistentGetSet(ctx: BenchContext, target: Target): Promi
       },
     ],
     budgets,
+    headlines: (['get', 'set'] as const)
+      .map((op) => rows.filter((r) => r.op === op))
+      .filter((opRows) => opRows.length > 0)
+      .map((opRows) => ({
+        measure: `persistent ${opRows[0]!.op} vs direct Dapr, concurrency ${opRows.map((r) => r.concurrency).join(' / ')}`,
+        target: target.name,
+        result: opRows.map((r) => fmt.ratio(r.ratio)).join(' / '),
+      })),
     data: rows,
   };
 }

@@ -1,4 +1,5 @@
 import { agentstateApi, daprStateApi, mintToken, type DaprStateApi } from '../lib/clients.ts';
+import { ratio } from '../lib/measure.ts';
 import { fmt, type BenchContext, type WorkloadResult } from '../lib/results.ts';
 import type { Target } from '../lib/targets.ts';
 
@@ -107,6 +108,13 @@ export async function sharedCounter(ctx: BenchContext, target: Target): Promise<
         budget: `${target.name}: shared counter, ${WRITERS} writers: zero lost updates`,
         met: viaAgentstate.lostUpdates === 0,
         measured: `${viaAgentstate.lostUpdates} lost of ${viaAgentstate.successes}${viaAgentstate.complete ? '' : ` (of ${WRITERS * increments} tried before the ${capMs / 1000} s cap)`}; goodput ${fmt.ops(viaAgentstate.goodput)}/s${direct === undefined ? '' : ` (direct ${fmt.ops(direct.goodput)}/s)`}`,
+      },
+    ],
+    headlines: [
+      {
+        measure: `shared counter, ${WRITERS} writers: goodput${direct === undefined ? '' : ' vs direct Dapr (ETag)'}, lost updates`,
+        target: target.name,
+        result: `${fmt.ops(viaAgentstate.goodput)}/s${direct === undefined ? '' : ` vs ${fmt.ops(direct.goodput)}/s (${fmt.ratio(ratio(viaAgentstate.goodput, direct.goodput))})`}, ${viaAgentstate.lostUpdates} lost`,
       },
     ],
     data: { writers: WRITERS, increments, agentstate: viaAgentstate, direct },
