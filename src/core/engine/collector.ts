@@ -4,7 +4,7 @@ import type { KeyIndex } from '../state/key-index.ts';
 import { decodeRecord } from '../state/stored-record.ts';
 import type { EngineKeys } from './engine-keys.ts';
 import type { EngineRuntime } from './engine-runtime.ts';
-import { headSchema, type Head } from './head-record.ts';
+import { headSchema, type Head, type UsageIntent } from './head-record.ts';
 
 // History deletes go to the store in transactions of this many; they are unconditional
 // and idempotent, so a store whose transactions are not atomic (Redis) serves as well.
@@ -33,6 +33,8 @@ export interface CollectorOptions {
   readonly index: KeyIndex;
   /** History records kept below a tombstone's version that may still exist. */
   readonly retention: number;
+  /** Applies a tombstone's usage intent before the tombstone leaves the index (`UsageShards.apply`). */
+  readonly applyUsage: (key: string, intent: UsageIntent) => Promise<void>;
 }
 
 export function collector(kv: KvStore, runtime: EngineRuntime, options: CollectorOptions): Collector {
@@ -40,7 +42,7 @@ export function collector(kv: KvStore, runtime: EngineRuntime, options: Collecto
 }
 
 function createCollector(kv: KvStore, runtime: EngineRuntime, options: CollectorOptions): Collector {
-  const { keys, index, retention } = options;
+  const { keys, index, retention, applyUsage } = options;
   let queued = new Set<string>();
   let running = false;
 
@@ -64,7 +66,10 @@ function createCollector(kv: KvStore, runtime: EngineRuntime, options: Collector
     const at = new Date().toISOString();
     for (const key of candidates) {
       const current = heads.get(key);
-      if (current !== undefined && current.head.deleted !== true) continue;
+      // A live head stays; so does a tombstone whose changes still have work to run (its
+      // runner hands it back here once they ran), so that a sweep still finds it listed.
+      if (current !== undefined && (current.head.deleted !== true || current.head.follow_ups !== undefined))
+        continue;
       const tombstone: Head =
         current === undefined
           ? {
@@ -81,6 +86,9 @@ function createCollector(kv: KvStore, runtime: EngineRuntime, options: Collector
             }
           : { ...current.head, pruned_below: current.head.version, unindexed: true };
       if (current !== undefined) {
+        // A recount no longer sees the tombstone once it is unindexed, so it would take
+        // its intent for applied: apply it first, so that a later writer's carry-over is a no-op.
+        if (current.head.pending !== undefined) await applyUsage(key, current.head.pending);
         const from = Math.max(current.head.pruned_below, current.head.version - 2 * retention);
         for (let version = from; version < current.head.version; version++)
           history.push({ op: 'delete', key: keys.history(key, version) });

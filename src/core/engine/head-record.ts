@@ -18,6 +18,21 @@ export const usageIntentSchema = z.object({
 export type UsageIntent = z.infer<typeof usageIntentSchema>;
 
 /**
+ * A committed change whose after-commit work (the domain's `followUps`, e.g. publishing
+ * it) may not have run yet: what any worker needs to run that work again. It stays on
+ * the key's head, carried over by the writers after it, until a worker that ran the
+ * work removes it (`follow-ups.ts`).
+ */
+export const followUpSchema = z.object({
+  id: z.uuid(),
+  version: z.int().min(1).max(MAX_VERSION),
+  updated_at: z.iso.datetime(),
+  deleted: z.literal(true).exactOptional(),
+  meta: z.record(z.string(), jsonSchema).exactOptional(),
+});
+export type FollowUp = z.infer<typeof followUpSchema>;
+
+/**
  * The current state of one key of a namespace, as the engine stores it: the commit
  * point of every change. Decoded with this schema whenever read, never trusted.
  *
@@ -42,6 +57,8 @@ export const headSchema = z
     deleted: z.literal(true).exactOptional(),
     unindexed: z.literal(true).exactOptional(),
     pending: usageIntentSchema.exactOptional(),
+    /** Committed changes, oldest first, whose after-commit work may not have run. */
+    follow_ups: z.array(followUpSchema).min(1).exactOptional(),
     /** What the domain keeps beside the value (the last writer of a shared key). */
     meta: z.record(z.string(), jsonSchema).exactOptional(),
   })

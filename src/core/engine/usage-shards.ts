@@ -62,6 +62,11 @@ export interface UsageShards {
   assertRoomFor(delta: number): Promise<void>;
   /** Queues committed intents for application after the answer. */
   enqueue(key: string, intents: readonly UsageIntent[]): void;
+  /**
+   * Applies a committed intent now (a shard skips one it counted). For a head about to
+   * leave what a recount scans: a recount counts such an intent as applied.
+   */
+  apply(key: string, intent: UsageIntent): Promise<void>;
   /** The counter as stored now (one bulk read). */
   read(): Promise<number>;
   /** Recounts every shard from the heads and stores what did not change meanwhile. */
@@ -277,6 +282,7 @@ function createUsageShards(kv: KvStore, runtime: EngineRuntime, options: UsageSh
       if (intents.length > 0) scheduleRecount();
     },
 
+    apply: (key, intent) => applyBatch(new Map([[shardOf(key), new Map([[intent.id, intent]])]])),
     read,
     recount,
   };

@@ -14,10 +14,12 @@ import {
   historyRecordSchema,
   isLive,
   MAX_VERSION,
+  type FollowUp,
   type Head,
   type HistoryRecord,
   type UsageIntent,
 } from './head-record.ts';
+import { followUpRunner, type FollowUpOptions } from './follow-ups.ts';
 import { bulkLoader, type BulkItem, type BulkLoadResult } from './bulk-load.ts';
 import { INTENT_HORIZON_MS, usageShards } from './usage-shards.ts';
 
@@ -36,6 +38,12 @@ export interface VersionedRecordsOptions {
   readonly now?: () => Date;
   /** @default the runtime shared by everything built over `kv` in this worker */
   readonly runtime?: EngineRuntime;
+  /**
+   * Work to run after every committed change, at least once, in version order per key,
+   * also when the writer dies right after its commit (`follow-ups.ts`): publishing a
+   * change, auditing it. Without it, changes leave no such intent.
+   */
+  readonly followUps?: FollowUpOptions;
 }
 
 export interface HeadEntry {
@@ -80,7 +88,10 @@ export interface ListOptions {
  * - a delete is two calls, leaving a tombstone whose history and index entry the
  *   collector removes afterwards (`collector.ts`);
  * - the size change rides on the head as an intent that the usage shards take in after
- *   the answer (`usage-shards.ts`).
+ *   the answer (`usage-shards.ts`);
+ * - with `followUps`, the change itself rides on the head as an intent whose work runs
+ *   after the answer, by its writer or, should it die, by whoever meets it next or the
+ *   sweep that every usage recount is (`follow-ups.ts`).
  * A call answers success exactly when its head committed; anything that fails after
  * is finished later, never reported.
  */
@@ -100,7 +111,10 @@ export interface VersionedRecords {
   list(options: ListOptions): Promise<{ heads: Head[]; cursor?: string }>;
   /** The usage counter as stored (the sum of its shards). */
   usage(): Promise<number>;
-  /** Recounts usage from the heads and stores it. */
+  /**
+   * Recounts usage from the heads and stores it. It reads every head, so it is also the
+   * sweep that runs the follow-ups that dead workers left on heads nobody meets.
+   */
   recountUsage(): Promise<number>;
   /** Writes many keys, many per store call, for restores and imports (`bulk-load.ts`). */
   bulkLoad(items: readonly BulkItem[], options?: { preserveVersions?: boolean }): Promise<BulkLoadResult>;
@@ -129,7 +143,45 @@ export function createVersionedRecords(kv: KvStore, options: VersionedRecordsOpt
     // the clock that stamps records (which tests set).
     now: Date.now,
   });
-  const collection = collector(kv, runtime, { keys, index, retention });
+  const collection = collector(kv, runtime, {
+    keys,
+    index,
+    retention,
+    applyUsage: (key, intent) => usage.apply(key, intent),
+  });
+  const followUps =
+    options.followUps === undefined
+      ? undefined
+      : {
+          run: options.followUps.run,
+          runner: followUpRunner(kv, runtime, {
+            keys,
+            ttl,
+            graceMs: options.followUps.graceMs,
+            now,
+            settledTombstone: (key) => collection.enqueue([key]),
+          }),
+        };
+
+  /** Lets the follow-up runner see a head a reader met, to roll abandoned changes forward. */
+  function met(head: Head): void {
+    if (followUps !== undefined && head.follow_ups !== undefined) followUps.runner.met(head, followUps.run);
+  }
+
+  /** The changes the head of a new commit carries: those not known done, and its own. */
+  function followUpsAfter(
+    replaced: Head | undefined,
+    change: Omit<FollowUp, 'id'>,
+  ): { follow_ups?: FollowUp[]; id?: string } {
+    if (followUps === undefined) return {};
+    const id = randomUUID();
+    const carried = (replaced?.follow_ups ?? []).filter((followUp) => !followUps.runner.isDone(followUp.id));
+    return { follow_ups: [...carried, { id, ...change }], id };
+  }
+
+  function committed(key: string, id: string | undefined): void {
+    if (followUps !== undefined && id !== undefined) followUps.runner.committed(key, id, followUps.run);
+  }
 
   function decodeHead(key: string, entry: KvEntry): HeadEntry {
     const storeKey = keys.head(key);
@@ -171,7 +223,9 @@ export function createVersionedRecords(kv: KvStore, options: VersionedRecordsOpt
     let after: string | undefined;
     do {
       const page = await index.list({ limit: 1000, ...(after === undefined ? {} : { after }) });
-      yield [...(await readHeads(page.keys)).values()].map(({ head }) => head);
+      const heads = [...(await readHeads(page.keys)).values()].map(({ head }) => head);
+      heads.forEach(met);
+      yield heads;
       after = page.cursor;
     } while (after !== undefined);
   }
@@ -206,7 +260,12 @@ export function createVersionedRecords(kv: KvStore, options: VersionedRecordsOpt
 
   return {
     keys,
-    read,
+
+    async read(key) {
+      const entry = await read(key);
+      if (entry !== undefined) met(entry.head);
+      return entry;
+    },
 
     write(key, value, { expectedVersion, meta } = {}) {
       const size = jsonByteLength(value);
@@ -246,6 +305,11 @@ export function createVersionedRecords(kv: KvStore, options: VersionedRecordsOpt
         }
         const at = now().toISOString();
         const delta = size - (live?.size_bytes ?? 0);
+        const { id, ...changes } = followUpsAfter(current?.head, {
+          version,
+          updated_at: at,
+          ...(meta === undefined ? {} : { meta }),
+        });
         const head: Head = {
           key,
           value,
@@ -257,6 +321,7 @@ export function createVersionedRecords(kv: KvStore, options: VersionedRecordsOpt
           size_bytes: size,
           ...intentFor(delta),
           ...(meta === undefined ? {} : { meta }),
+          ...changes,
         };
         assertRecordFits(kv, head, size);
         await usage.assertRoomFor(delta);
@@ -269,6 +334,7 @@ export function createVersionedRecords(kv: KvStore, options: VersionedRecordsOpt
         });
         await kv.transact(operations);
         usage.enqueue(key, intentsAfter(current?.head, head));
+        committed(key, id);
         return { committed: true, head, previous: live };
       });
     },
@@ -280,6 +346,13 @@ export function createVersionedRecords(kv: KvStore, options: VersionedRecordsOpt
         if (current === undefined || live === undefined) return { removed: false, currentVersion: 0 };
         if (expectedVersion !== undefined && live.version !== expectedVersion)
           return { removed: false, currentVersion: live.version };
+        const at = now().toISOString();
+        const { id, ...changes } = followUpsAfter(live, {
+          version: live.version,
+          updated_at: at,
+          deleted: true,
+          ...(meta === undefined ? {} : { meta }),
+        });
         const tombstone: Head = {
           key,
           value: null,
@@ -287,17 +360,20 @@ export function createVersionedRecords(kv: KvStore, options: VersionedRecordsOpt
           since: live.since,
           pruned_below: live.pruned_below,
           created_at: live.created_at,
-          updated_at: now().toISOString(),
+          updated_at: at,
           size_bytes: 0,
           deleted: true,
           ...intentFor(-live.size_bytes),
           ...(meta === undefined ? {} : { meta }),
+          ...changes,
         };
         await kv.transact([
           { op: 'save', key: keys.head(key), value: tombstone, options: { etag: current.etag, ...ttl } },
         ]);
         usage.enqueue(key, intentsAfter(live, tombstone));
-        collection.enqueue([key]);
+        committed(key, id);
+        // With changes still to run, the runner hands the tombstone over once they ran.
+        if (tombstone.follow_ups === undefined) collection.enqueue([key]);
         return { removed: true, tombstone, previous: live };
       });
     },
@@ -346,6 +422,7 @@ export function createVersionedRecords(kv: KvStore, options: VersionedRecordsOpt
         const stale: string[] = [];
         for (const key of page.keys) {
           const entry = found.get(key);
+          if (entry !== undefined) met(entry.head);
           if (entry !== undefined && isLive(entry.head)) heads.push(entry.head);
           else stale.push(key);
         }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { idSchema } from '../identity/caller.ts';
-import type { SharedHead } from './shared-records.ts';
+import type { KeyedFollowUp } from '../engine/follow-ups.ts';
+import { sharedMetaOf } from './shared-records.ts';
 
 /** The pub/sub topic of shared-state change events, the feed of `state.shared.watch`. */
 export const SHARED_CHANGES_TOPIC = 'agentstate.shared.changes';
@@ -12,9 +13,10 @@ const timestamp = z.iso.datetime();
 /**
  * One committed change of a shared key. Delivery is at least once, so consumers dedupe
  * by `id`, which names the commit (a write that is rolled forward after a crash is
- * published with the same id). Order is not guaranteed; per key, changes order by
- * `version` and then `set` before `delete`: a delete keeps the version it removed, and
- * a re-created key continues above it.
+ * published with the same id). Per key, changes are published in order: by `version`,
+ * and then `set` before `delete` (a delete keeps the version it removed, and a
+ * re-created key continues above it); a change published again after a crash or a
+ * stall may arrive after later ones, so consumers order by version too.
  */
 export const sharedChangeEventSchema = z.object({
   id: z.uuid(),
@@ -45,16 +47,16 @@ export const sharedNotificationSchema = z.object({
 });
 export type SharedNotification = z.infer<typeof sharedNotificationSchema>;
 
-/** The change a committed head records, identified by its intent's `id`. */
-export function changeEventOf(tenant: string, head: SharedHead, id: string): SharedChangeEvent {
+/** The event of a committed change, as the engine recorded it on its key's head (`follow-ups.ts`). */
+export function changeEventOf(tenant: string, change: KeyedFollowUp): SharedChangeEvent {
   return {
-    id,
+    id: change.id,
     tenant,
-    key: head.key,
-    version: head.version,
-    owner_agent: head.owner_agent,
-    operation: head.deleted === true ? 'delete' : 'set',
-    at: head.updated_at,
+    key: change.key,
+    version: change.version,
+    owner_agent: sharedMetaOf(change.meta, `${tenant}/shared/ change ${change.id}`).owner_agent,
+    operation: change.deleted === true ? 'delete' : 'set',
+    at: change.updated_at,
   };
 }
 

@@ -1,36 +1,22 @@
 import { z } from 'zod';
-import { jsonSchema } from '../json.ts';
+import { AppError } from '../errors.ts';
+import type { Json } from '../json.ts';
 import { idSchema } from '../identity/caller.ts';
-import { intentSchema } from './usage-counter.ts';
 
 /**
- * The current state of one shared key as stored: its live version, or a tombstone
- * after a delete. Everything read back from the store is decoded with this schema
- * (`decodeRecord`), never trusted.
- *
- * Tombstones keep `version`, so a re-created key continues after it; they are never
- * removed, so the head's ETag never starts over (Redis restarts ETags at 1 after a
- * physical delete, which would make a stale ETag valid again). A tombstone's
- * `owner_agent` and `updated_at` name the delete.
- *
- * `pending` is the intent of the write that committed this head: the change is
- * committed, but its follow-ups may not have run yet — adding `usage_delta` to the usage
- * record (once, by `id`), the audit record and the change event with notification,
- * all identified by `id` (`shared-roll-forward.ts`). Every committed write carries one,
- * because every shared write is a Notify action.
+ * What shared state keeps beside a value on the engine's head (`meta`), and on each
+ * committed change: the agent that wrote it (or, on a tombstone, deleted it). Decoded
+ * whenever read, never trusted.
  */
-export const sharedHeadSchema = z
-  .object({
-    key: z.string(),
-    value: jsonSchema,
-    version: z.int().min(1),
-    owner_agent: idSchema,
-    updated_at: z.iso.datetime(),
-    size_bytes: z.int().nonnegative(),
-    deleted: z.literal(true).exactOptional(),
-    pending: intentSchema.exactOptional(),
-  })
-  .refine((head) => head.deleted !== true || (head.value === null && head.size_bytes === 0), {
-    message: 'a tombstone holds no value',
-  });
-export type SharedHead = z.infer<typeof sharedHeadSchema>;
+export const sharedMetaSchema = z.object({ owner_agent: idSchema });
+export type SharedMeta = z.infer<typeof sharedMetaSchema>;
+
+/** The meta of a head or change read from `storeKey`; `DatabaseError` if it is damaged. */
+export function sharedMetaOf(meta: Record<string, Json> | undefined, storeKey: string): SharedMeta {
+  const parsed = sharedMetaSchema.safeParse(meta);
+  if (!parsed.success)
+    throw new AppError('DatabaseError', `store record ${storeKey} holds no valid shared-state writer`, {
+      cause: parsed.error,
+    });
+  return parsed.data;
+}

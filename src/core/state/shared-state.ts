@@ -1,17 +1,16 @@
-import { randomUUID } from 'node:crypto';
-import { jsonByteLength, type Json } from '../json.ts';
+import type { Json } from '../json.ts';
 import type { EventBus } from '../../ports/event-bus.ts';
 import type { KvStore } from '../../ports/kv-store.ts';
-import { retryOnConflict, RETRY } from './cas-retry.ts';
-import { createKeyIndex } from './key-index.ts';
+import { engineRuntimeOf, type EngineRuntime } from '../engine/engine-runtime.ts';
+import type { KeyedFollowUp } from '../engine/follow-ups.ts';
+import { isLive, type Head } from '../engine/head-record.ts';
+import { createVersionedRecords } from '../engine/versioned-records.ts';
 import { assertJsonValue, assertWholeNumber, MAX_PAGE_LIMIT } from './persistent-input.ts';
-import { createAuditTrail } from './shared-audit.ts';
-import { sharedKeyNotFound, sharedVersionConflict } from './shared-errors.ts';
-import { isLiveShared, readSharedHead, type SharedHeadEntry, type SharedStore } from './shared-heads.ts';
-import { sharedKeys } from './shared-keys.ts';
-import { listLiveSharedHeads } from './shared-listing.ts';
-import type { SharedHead } from './shared-records.ts';
-import { createSharedRollForward } from './shared-roll-forward.ts';
+import { auditRecordOf, createAuditTrail } from './shared-audit.ts';
+import { sharedKeyNotFound, sharedQuotaExceeded, sharedVersionConflict } from './shared-errors.ts';
+import { changeEventOf, notificationOf, NOTIFICATIONS_TOPIC, SHARED_CHANGES_TOPIC } from './shared-events.ts';
+import { sharedNamespace } from './shared-keys.ts';
+import { sharedMetaOf } from './shared-records.ts';
 import type {
   SharedDeleteResult,
   SharedGetResult,
@@ -19,8 +18,6 @@ import type {
   SharedListResult,
   SharedSetResult,
 } from './shared-schemas.ts';
-import { createSharedUsage } from './shared-usage.ts';
-import { assertRecordFits } from './record-size.ts';
 import { assertValidKeyPrefix, assertValidNamespaceId, assertValidUserKey } from './user-key.ts';
 
 export interface SharedStateOptions {
@@ -30,15 +27,17 @@ export interface SharedStateOptions {
   /** The clock that stamps `updated_at` and change events. @default () => new Date() */
   readonly now?: () => Date;
   /**
-   * How long the writer of a committed change has to finish its follow-ups (usage,
-   * audit record, events) before readers and other writers take over, taking it for
-   * dead (`shared-roll-forward.ts`). Longer delays recovery after a crash; shorter
-   * makes helpers publish changes again while their writers are still at work. At most
-   * 5000, so that a writer waiting for a dead writer's intent takes over well within
-   * its retry budget (`cas-retry.ts`).
+   * How long the writer of a committed change has to publish and audit it before
+   * readers, writers and sweeps take over, taking it for dead (`follow-ups.ts`). Longer
+   * delays recovery after a crash; shorter makes others publish changes again while
+   * their writers are still at work. At most 5000.
    * @default 2000
    */
   readonly intentGraceMs?: number;
+  /** Days the audit trail keeps a record. @default 90 */
+  readonly auditRetentionDays?: number;
+  /** @default the engine runtime shared by everything built over `kv` in this worker */
+  readonly runtime?: EngineRuntime;
 }
 
 /**
@@ -47,10 +46,9 @@ export interface SharedStateOptions {
  * caller read (optimistic locking); versions count from 1 and are never reused, not
  * even after the key is deleted and created again. Every committed set and delete is
  * a Notify action: it publishes a change event and a notification and writes an audit
- * record, at least once even across a crash. Bad arguments are `InvalidInput` and
- * write nothing; store failures are `DatabaseError` (or `Unavailable`). An error after
- * the commit point (a store or bus failure while finishing) leaves the write committed,
- * like any answer lost on the way; whoever meets the key after `intentGraceMs` finishes it.
+ * record, after the answer and at least once, also across a crash. Bad arguments are
+ * `InvalidInput` and write nothing; store failures are `DatabaseError` (or
+ * `Unavailable`), and then nothing was committed.
  */
 export interface SharedState {
   /** The key's value, version, last writer and update time; for a missing key `found: false` and version 0. */
@@ -72,6 +70,8 @@ export interface SharedState {
   list(options?: SharedListInput): Promise<SharedListResult>;
   /** The bytes counted against the quota. */
   usage(): Promise<{ bytes: number }>;
+  /** Waits for the background work this worker started (events, audit, usage, clean-up). */
+  settle(): Promise<void>;
 }
 
 /** The answer for a key that does not exist, fresh each time so that no caller can change another's. */
@@ -84,75 +84,65 @@ const missing = (): SharedGetResult => ({
 });
 
 /**
- * Shared state over a `KvStore` with nothing but single-key compare-and-swap and an
- * `EventBus` (see `ports/kv-store.ts`). Each change has one commit point, a CAS on the
- * key's head, which carries an intent naming the change; everything derived from it is
- * idempotent, done by the writer and, should it die, by whoever meets the head after
- * the intent's grace period:
- * - the usage record, the audit record, the change event and the notification
- *   (`shared-roll-forward.ts`), after which the intent is cleared;
- * - the key index learns of a new key before its head commits and forgets a deleted
- *   one after, so a crash leaves at worst an index entry without a live head, which
- *   listing skips.
- * `expected_version` is checked against the head read for the CAS, so a write is
- * refused with `VersionConflict` exactly when another write committed since.
+ * Shared state: a policy over the versioned-record engine (`versioned-records.ts`) that
+ * keeps no history (retention 1), maps `expected_version` to the engine's conditional
+ * write (a CAS on the head, so `VersionConflict` exactly when another write won), keeps
+ * the writer as the head's `meta`, and gives every change a follow-up that audits and
+ * publishes it (`follow-ups.ts`): run after the answer by its writer, or by whoever
+ * meets the change once its writer let the grace period pass.
  */
 export function createSharedState(kv: KvStore, bus: EventBus, options: SharedStateOptions): SharedState {
-  const { tenant, quotaBytes = 500 * 1024 * 1024, now = () => new Date(), intentGraceMs = 2000 } = options;
+  const {
+    tenant,
+    quotaBytes = 500 * 1024 * 1024,
+    now,
+    intentGraceMs = 2000,
+    auditRetentionDays = 90,
+    runtime,
+  } = options;
+  const namespace = sharedNamespace(tenant);
   assertWholeNumber('quotaBytes', quotaBytes, 0);
   assertWholeNumber('intentGraceMs', intentGraceMs, 0, 5000);
-  const keys = sharedKeys(tenant);
-  const store: SharedStore = { kv, keys };
-  const index = createKeyIndex(kv, { namespace: keys.namespace });
-  const usage = createSharedUsage(store, index, quotaBytes);
-  const audit = createAuditTrail(kv, tenant);
-  const rollForward = createSharedRollForward({
-    tenant,
-    store,
-    usage,
-    audit,
-    bus,
-    graceMs: intentGraceMs,
-    now,
+  assertWholeNumber('auditRetentionDays', auditRetentionDays, 1);
+  const audit = createAuditTrail(kv, tenant, {
+    retentionDays: auditRetentionDays,
+    ...(runtime === undefined ? {} : { runtime }),
+  });
+  const records = createVersionedRecords(kv, {
+    namespace,
+    retention: 1,
+    quotaBytes,
+    exceeded: sharedQuotaExceeded,
+    followUps: { run: announce, graceMs: intentGraceMs },
+    ...(now === undefined ? {} : { now }),
+    ...(runtime === undefined ? {} : { runtime }),
   });
 
-  /** Commits the write on the key's head: the commit point of `set`, or the version found instead. */
-  function commitSet(agent: string, key: string, value: Json, expected: number) {
-    const size = jsonByteLength(value);
-    const waitForIntent = rollForward.createWaiter();
-    return retryOnConflict(`set of ${keys.head(key)}`, async () => {
-      const current = await readSharedHead(store, key);
-      const live = current !== undefined && isLiveShared(current.head) ? current.head : undefined;
-      if ((live?.version ?? 0) !== expected) {
-        if (current !== undefined) await rollForward.settleIfAbandoned(current);
-        // Answered rather than thrown, because retryOnConflict takes every
-        // VersionConflict for a lost CAS and would try again.
-        return { conflict: live?.version ?? 0 };
-      }
-      if (current?.head.pending !== undefined) {
-        await waitForIntent(current);
-        return RETRY;
-      }
-      const delta = size - (live?.size_bytes ?? 0);
-      const head: SharedHead = {
-        key,
-        value,
-        version: (current?.head.version ?? 0) + 1,
-        owner_agent: agent,
-        updated_at: now().toISOString(),
-        size_bytes: size,
-        pending: { usage_delta: delta, id: randomUUID() },
-      };
-      assertRecordFits(kv, head, size);
-      await usage.assertRoomFor(delta);
-      if (live === undefined) await index.add(key);
-      const etag = await kv.save(
-        keys.head(key),
-        head,
-        current === undefined ? { ifAbsent: true } : { etag: current.etag },
-      );
-      return { committed: { head, etag }, created: live === undefined };
-    });
+  /** The follow-up of committed changes: audit them, then publish them in order. */
+  async function announce(changes: readonly KeyedFollowUp[]): Promise<void> {
+    const events = changes.map((change) => changeEventOf(tenant, change));
+    await audit.write(events.map(auditRecordOf));
+    for (const event of events) {
+      await bus.publish(SHARED_CHANGES_TOPIC, event);
+      await bus.publish(NOTIFICATIONS_TOPIC, notificationOf(event));
+    }
+    const latest = events.at(-1);
+    if (latest !== undefined) await pruneAuditDaily(latest.at.slice(0, 10));
+  }
+
+  /**
+   * Drops audit days past retention, once a day per worker and tenant. The day is that
+   * of the changes just audited, so that pruning follows the clock that stamps records.
+   */
+  const pruned = (runtime ?? engineRuntimeOf(kv)).singleton('audit-pruned', namespace, () => ({ day: '' }));
+  async function pruneAuditDaily(today: string): Promise<void> {
+    if (pruned.day >= today) return;
+    await audit.prune(new Date(`${today}T00:00:00.000Z`));
+    pruned.day = today;
+  }
+
+  function ownerOf(head: Head): string {
+    return sharedMetaOf(head.meta, records.keys.head(head.key)).owner_agent;
   }
 
   return {
@@ -163,16 +153,14 @@ export function createSharedState(kv: KvStore, bus: EventBus, options: SharedSta
     // get answers; KeyNotFound is kept for delete, which has no such answer.
     async get(key) {
       assertValidUserKey(key);
-      const current = await readSharedHead(store, key);
-      if (current === undefined) return missing();
-      await rollForward.settleIfAbandoned(current);
-      const { head } = current;
-      if (!isLiveShared(head)) return missing();
+      const entry = await records.read(key);
+      if (entry === undefined || !isLive(entry.head)) return missing();
+      const { head } = entry;
       return {
         value: head.value,
         version: head.version,
         found: true,
-        owner_agent: head.owner_agent,
+        owner_agent: ownerOf(head),
         updated_at: head.updated_at,
       };
     },
@@ -182,74 +170,35 @@ export function createSharedState(kv: KvStore, bus: EventBus, options: SharedSta
       assertValidUserKey(key);
       assertJsonValue(value);
       assertWholeNumber('expected_version', expectedVersion, 0);
-      const outcome = await commitSet(agent, key, value, expectedVersion);
-      if ('conflict' in outcome) throw sharedVersionConflict(key, expectedVersion, outcome.conflict);
-      // Closes the race with a concurrent delete of the same key (see `delete`): a
-      // creator checks the index after its commit, a deleter the head after its removal.
-      if (outcome.created && !(await index.has(key))) await index.add(key);
-      await rollForward.settle(outcome.committed);
-      return { version: outcome.committed.head.version };
+      const outcome = await records.write(key, value, { expectedVersion, meta: { owner_agent: agent } });
+      if (!outcome.committed) throw sharedVersionConflict(key, expectedVersion, outcome.currentVersion);
+      return { version: outcome.head.version };
     },
 
     async delete(agent, key, expectedVersion) {
       assertValidNamespaceId('agent', agent);
       assertValidUserKey(key);
       if (expectedVersion !== undefined) assertWholeNumber('expected_version', expectedVersion, 1);
-      const waitForIntent = rollForward.createWaiter();
-      const outcome = await retryOnConflict(
-        `delete of ${keys.head(key)}`,
-        async (): Promise<SharedHeadEntry | { conflict: number } | typeof RETRY> => {
-          const current = await readSharedHead(store, key);
-          if (current === undefined || !isLiveShared(current.head)) {
-            if (current !== undefined) await rollForward.settleIfAbandoned(current);
-            throw sharedKeyNotFound(key);
-          }
-          // Answered rather than thrown, as in `commitSet`: retryOnConflict would retry it.
-          if (expectedVersion !== undefined && current.head.version !== expectedVersion) {
-            return { conflict: current.head.version };
-          }
-          if (current.head.pending !== undefined) {
-            await waitForIntent(current);
-            return RETRY;
-          }
-          const tombstone: SharedHead = {
-            key,
-            value: null,
-            version: current.head.version,
-            owner_agent: agent,
-            updated_at: now().toISOString(),
-            size_bytes: 0,
-            deleted: true,
-            pending: { usage_delta: -current.head.size_bytes, id: randomUUID() },
-          };
-          return { head: tombstone, etag: await kv.save(keys.head(key), tombstone, { etag: current.etag }) };
-        },
-      );
-      if ('conflict' in outcome) throw sharedVersionConflict(key, expectedVersion ?? 0, outcome.conflict);
-      await rollForward.settle(outcome);
-      // A creator may commit between our tombstone and this removal, and may already
-      // have checked that the key is indexed. So after removing, read the head: if it is
-      // live again, put the key back. Either the removal came before the creator's check
-      // (which then re-adds the key) or after it, and so after its commit, which this
-      // read then sees. Only a crash right between removal and re-add can leave a live
-      // key unindexed; its next delete and re-create brings it back.
-      await index.remove(key);
-      const after = await readSharedHead(store, key);
-      if (after !== undefined && isLiveShared(after.head)) await index.add(key);
-      return { deleted: true };
+      const outcome = await records.remove(key, {
+        ...(expectedVersion === undefined ? {} : { expectedVersion }),
+        meta: { owner_agent: agent },
+      });
+      if (outcome.removed) return { deleted: true };
+      if (outcome.currentVersion === 0) throw sharedKeyNotFound(key);
+      throw sharedVersionConflict(key, expectedVersion ?? 0, outcome.currentVersion);
     },
 
     async list({ prefix = '', limit = MAX_PAGE_LIMIT, cursor } = {}) {
       assertValidKeyPrefix(prefix);
       assertWholeNumber('limit', limit, 1, MAX_PAGE_LIMIT);
       if (cursor !== undefined) assertValidUserKey(cursor, 'cursor');
-      const page = await listLiveSharedHeads({ store, index, rollForward }, { prefix, limit, after: cursor });
-      const entries = page.records.map(({ key, version, size_bytes, owner_agent, updated_at }) => ({
-        key,
-        version,
-        size_bytes,
-        owner_agent,
-        updated_at,
+      const page = await records.list({ prefix, limit, after: cursor });
+      const entries = page.heads.map((head) => ({
+        key: head.key,
+        version: head.version,
+        size_bytes: head.size_bytes,
+        owner_agent: ownerOf(head),
+        updated_at: head.updated_at,
       }));
       return {
         entries,
@@ -260,7 +209,9 @@ export function createSharedState(kv: KvStore, bus: EventBus, options: SharedSta
     },
 
     async usage() {
-      return { bytes: (await usage.read()).bytes };
+      return { bytes: await records.usage() };
     },
+
+    settle: () => records.settle(),
   };
 }

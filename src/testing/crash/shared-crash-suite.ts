@@ -1,7 +1,17 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, it } from 'vitest';
 import { createMemoryEventBus } from '../../adapters/embedded/memory-event-bus.ts';
 import type { Json } from '../../core/json.ts';
-import { assertSharedInvariants } from '../../core/state/shared-invariants.ts';
+import { readRawNamespace } from '../../core/engine/engine-invariants.ts';
+import { createEngineRuntime } from '../../core/engine/engine-runtime.ts';
+import { isLive } from '../../core/engine/head-record.ts';
+import {
+  assertSharedDurable,
+  assertSharedInvariants,
+  repairShared,
+} from '../../core/state/shared-invariants.ts';
+import { sharedNamespace } from '../../core/state/shared-keys.ts';
+import { sharedMetaOf } from '../../core/state/shared-records.ts';
+import type { SharedGetResult } from '../../core/state/shared-schemas.ts';
 import { SharedModel, type UncertainSharedOperation } from '../../core/state/shared-model.ts';
 import { createSharedState, type SharedState } from '../../core/state/shared-state.ts';
 import type { EventBus } from '../../ports/event-bus.ts';
@@ -16,9 +26,12 @@ import {
   type CrashTarget,
 } from './crash-target.ts';
 
-// Correctness with single-key CAS alone, proven: a fault-injecting store stops "the process" after the Nth store
-// operation of a capability, for every N, with the cut-off write lost or applied; after
-// recovery and the next operations, the invariants hold — events and audit included.
+// DESIGN.md section 2: a fault-injecting store stops "the process" after the Nth store
+// operation of a capability, its background work (events, audit, usage) included, for
+// every N, with the cut-off write lost or applied, optionally while another writer works
+// on the same tenant. Right after the crash the raw store must show every acknowledged
+// write and every committed change published or recorded on its head (no repair); after
+// the next worker's repair, every invariant holds, events and audit included.
 
 // Longer than a crashed writer's grace period, after which others finish its work.
 const RESTART_MS = 2000;
@@ -27,6 +40,7 @@ const RESTART_MS = 2000;
 interface Harness {
   /** The store itself, past the fault injector. */
   readonly kv: KvStore;
+  /** The current process's store; a crash kills it for good, `restart` makes the next. */
   readonly faulty: FaultyKvStore;
   readonly tenant: string;
   readonly state: SharedState;
@@ -34,6 +48,10 @@ interface Harness {
   /** A set by `agent` that expects the state the model knows. */
   set(agent: string, key: string, value: Json): Promise<void>;
   delete(agent: string, key: string): Promise<void>;
+  /** Waits for the current process's background work. */
+  settle(): Promise<void>;
+  /** A new process: a fresh store wrapper and engine runtime; the dead one stays dead. */
+  restart(): void;
 }
 
 interface Scenario {
@@ -45,9 +63,9 @@ interface Scenario {
   readonly operation: UncertainSharedOperation;
   /** Acknowledged writes before the crash. */
   seed(harness: Harness): Promise<void>;
-  /** Whether the invariants must hold right after recovery, before any other write. */
-  readonly consistentAfterRecovery: boolean;
-  /** Store operations the capability takes at least, so the test provably crashes at each. */
+  /** Another writer's work on other keys of the tenant, run while the crashing call runs. */
+  readonly concurrent?: (writer: Harness) => Promise<void>;
+  /** Store operations the capability and its background work take at least, so the test provably crashes at each. */
   readonly minimumOperations: number;
 }
 
@@ -58,8 +76,7 @@ const scenarios: Scenario[] = [
     key: 'k',
     operation: { op: 'set', agent: 'writer', value: { step: 1 } },
     seed: (h) => h.set('seeder', 'other', 'x'),
-    consistentAfterRecovery: true,
-    minimumOperations: 12,
+    minimumOperations: 10,
   },
   {
     id: 'set-existing',
@@ -70,8 +87,7 @@ const scenarios: Scenario[] = [
       await h.set('seeder', 'k', { step: 1 });
       await h.set('seeder', 'k', { step: 2 });
     },
-    consistentAfterRecovery: true,
-    minimumOperations: 9,
+    minimumOperations: 8,
   },
   {
     id: 'set-recreate',
@@ -82,8 +98,7 @@ const scenarios: Scenario[] = [
       for (const value of ['one', 'two', 'three']) await h.set('seeder', 'k', value);
       await h.delete('seeder', 'k');
     },
-    consistentAfterRecovery: true,
-    minimumOperations: 12,
+    minimumOperations: 10,
   },
   {
     id: 'delete',
@@ -94,32 +109,48 @@ const scenarios: Scenario[] = [
       for (const value of ['one', 'two']) await h.set('seeder', 'k', value);
       await h.set('seeder', 'other', 'x');
     },
-    consistentAfterRecovery: true,
-    minimumOperations: 11,
+    minimumOperations: 13,
   },
   {
-    // The counter has drifted to say the quota is full, so the set recounts (and rewrites
-    // it) first, while another key's write crashed after its commit with its intent pending.
-    id: 'set-recount',
-    name: 'set that recounts a drifted quota counter',
-    quotaBytes: 64,
+    id: 'set-new-concurrent',
+    name: 'set that creates a key while another writer creates, updates and deletes keys beside it',
     key: 'k',
-    operation: { op: 'set', agent: 'writer', value: 'fits' },
+    operation: { op: 'set', agent: 'writer', value: { step: 1 } },
     seed: async (h) => {
-      await h.set('seeder', 'other', 'x'.repeat(10));
-      await crashAfterCommit(h, 'pending', 'y'.repeat(10));
-      await h.kv.save(`${h.tenant}/shared/u`, { bytes: 64, applied: [] });
+      await h.set('seeder', 'j', 'x');
+      await h.set('seeder', 'l', 'y');
     },
-    // Until a recount lands, the drift is still there; the next write near the quota removes it.
-    consistentAfterRecovery: false,
-    minimumOperations: 16,
+    concurrent: async (w) => {
+      await w.set('other', 'ka', 'beside');
+      await w.set('other', 'j', 'changed');
+      await w.delete('other', 'l');
+    },
+    minimumOperations: 13,
+  },
+  {
+    id: 'delete-concurrent',
+    name: 'delete while another writer re-creates and lists keys beside it',
+    key: 'k',
+    operation: { op: 'delete', agent: 'deleter' },
+    seed: async (h) => {
+      for (const value of ['one', 'two']) await h.set('seeder', 'k', value);
+      await h.set('seeder', 'j', 'x');
+      await h.delete('seeder', 'j');
+    },
+    concurrent: async (w) => {
+      await w.set('other', 'j', 'back');
+      await w.state.list();
+      await w.set('other', 'm', 'new');
+    },
+    minimumOperations: 13,
   },
 ];
 
 /**
  * Shared state's crash-injection tests on one store: every scenario crashes at every
- * store operation of its set or delete. Events go through an in-process bus: what is
- * under test is the store, and the invariants check what was published on it.
+ * store operation of its set or delete and of the background work that follows it.
+ * Events go through an in-process bus: what is under test is the store, and the
+ * invariants check what was published on it.
  */
 export function sharedCrashSuite(target: CrashTarget): void {
   const timeout = target.testTimeoutMs ?? 60_000;
@@ -156,40 +187,48 @@ export function sharedCrashSuite(target: CrashTarget): void {
     ): Promise<boolean> {
       const tenant = `${run}-${scenario.id}-${crashAt}-${applyCutOffWrite ? 'applied' : 'lost'}`;
       const harness = createHarness(store.kv, bus, tenant, now, scenario.quotaBytes);
-      const { kv, faulty, state, model } = harness;
+      const { kv, model } = harness;
       const { key, operation } = scenario;
       await scenario.seed(harness);
-      const check = () =>
-        assertSharedInvariants(kv, bus, tenant, model, { published: () => events.published() });
+      await harness.settle();
+      // The other writer is a process of its own, on the store itself, with the same model.
+      const writer = createHarness(kv, bus, tenant, now, scenario.quotaBytes, model);
+      const published = () => events.published();
 
-      faulty.crashAfter(crashAt, { applyCutOffWrite });
-      let crashed = false;
-      try {
-        if (operation.op === 'set') await harness.set(operation.agent, key, operation.value);
-        else await harness.delete(operation.agent, key);
-      } catch (error) {
-        if (!(error instanceof InjectedCrash)) throw error;
-        crashed = true;
-      }
-      faulty.recover();
+      harness.faulty.crashAfter(crashAt, { applyCutOffWrite });
+      const call = (async () => {
+        try {
+          if (operation.op === 'set') await harness.set(operation.agent, key, operation.value);
+          else await harness.delete(operation.agent, key);
+        } catch (error) {
+          if (!(error instanceof InjectedCrash)) throw error;
+        }
+      })();
+      await Promise.all([call, scenario.concurrent?.(writer)]);
+      await Promise.all([harness.settle(), writer.settle()]);
+      const crashed = harness.faulty.crashed;
+      harness.restart();
       // The process restarts; by the time anyone meets what it left, its grace period is over.
       clock += RESTART_MS;
 
-      if (crashed) model.observe(key, await state.get(key), operation);
-      if (scenario.consistentAfterRecovery) await check();
-      // The next writers finish whatever the crash left, and find the key as acknowledged.
+      if (crashed) model.observe(key, await rawAnswer(kv, tenant, key), operation);
+      // No repair yet: what a crash can never undo.
+      await assertSharedDurable(kv, tenant, model, { published });
+      await repairShared(kv, bus, tenant);
+      await assertSharedInvariants(kv, bus, tenant, model, { published });
+      // The next writers find the key as acknowledged.
       await harness.set('next', key, { after: crashAt });
-      await check();
       await harness.delete('next', key);
       await harness.set('next', key, 'last');
-      await check();
+      await harness.settle();
+      await assertSharedInvariants(kv, bus, tenant, model, { published });
       return crashed;
     }
 
     describe('crash injection', () => {
       for (const scenario of scenarios) {
         it(
-          `${scenario.name}: invariants hold after a crash at every store operation`,
+          `${scenario.name}: nothing acknowledged is lost at every crash point, and repair restores every invariant`,
           () =>
             crashAtEveryOperation(
               `${target.name}: ${scenario.name}`,
@@ -203,19 +242,18 @@ export function sharedCrashSuite(target: CrashTarget): void {
   });
 }
 
-/**
- * Sets `key` so that the process dies right after the head commit, before any of its
- * follow-ups, and records the write (it is committed) in the model.
- */
-async function crashAfterCommit(h: Harness, key: string, value: Json): Promise<void> {
-  const headKey = `${h.tenant}/shared/h/${key}`;
-  for (let operations = 1; (await h.kv.get(headKey)) === undefined; operations++) {
-    h.faulty.crashAfter(operations, { applyCutOffWrite: true });
-    await expect(h.state.set('crasher', key, value, 0)).rejects.toBeInstanceOf(InjectedCrash);
-    h.faulty.recover();
-  }
-  expect((await h.kv.get(headKey))?.value).toHaveProperty('pending');
-  h.model.acknowledgeSet('crasher', key, value, { version: 1 });
+/** What `get` would answer for `key`, read from the raw head (no roll-forward, no repair). */
+async function rawAnswer(kv: KvStore, tenant: string, key: string): Promise<SharedGetResult> {
+  const head = (await readRawNamespace(kv, sharedNamespace(tenant), [key])).heads.get(key);
+  if (head === undefined || !isLive(head))
+    return { value: null, version: 0, found: false, owner_agent: null, updated_at: null };
+  return {
+    value: head.value,
+    version: head.version,
+    found: true,
+    owner_agent: sharedMetaOf(head.meta, key).owner_agent,
+    updated_at: head.updated_at,
+  };
 }
 
 /** Shared state on `kv` behind a fault injector, with a model fed by every answer. */
@@ -225,26 +263,45 @@ function createHarness(
   tenant: string,
   now: () => Date,
   quotaBytes: number | undefined,
+  model = new SharedModel(),
 ): Harness {
-  const faulty = createFaultyKvStore(kv);
-  const state = createSharedState(faulty, bus, {
-    tenant,
-    now,
-    ...(quotaBytes === undefined ? {} : { quotaBytes }),
-  });
-  const model = new SharedModel();
+  const open = () => {
+    const faulty = createFaultyKvStore(kv);
+    const runtime = createEngineRuntime(() => undefined);
+    const state = createSharedState(faulty, bus, {
+      tenant,
+      now,
+      runtime,
+      ...(quotaBytes === undefined ? {} : { quotaBytes }),
+    });
+    return { faulty, runtime, state };
+  };
+  let process = open();
   return {
     kv,
-    faulty,
+    get faulty() {
+      return process.faulty;
+    },
+    get state() {
+      return process.state;
+    },
     tenant,
-    state,
     model,
     async set(agent, key, value) {
-      model.acknowledgeSet(agent, key, value, await state.set(agent, key, value, model.versionOf(key)));
+      model.acknowledgeSet(
+        agent,
+        key,
+        value,
+        await process.state.set(agent, key, value, model.versionOf(key)),
+      );
     },
     async delete(agent, key) {
-      await state.delete(agent, key);
+      await process.state.delete(agent, key);
       model.acknowledgeDelete(agent, key);
+    },
+    settle: () => process.runtime.background.settle(),
+    restart() {
+      process = open();
     },
   };
 }
