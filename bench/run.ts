@@ -12,7 +12,8 @@ import {
 } from '../src/testing/harness/index.ts';
 import { createHttpClient } from './lib/http-client.ts';
 import { describeMachine } from './lib/machine.ts';
-import { summarizeProfiles } from './lib/profile-report.ts';
+import type { Measurement } from './lib/measure.ts';
+import { summarizeProfiles, type MeasuredWindow } from './lib/profile-report.ts';
 import { replaceSummary } from './lib/readme-summary.ts';
 import { renderJson, renderMarkdown, renderSummary, type BenchReport } from './lib/report.ts';
 import type { BenchContext, BudgetCheck, Headline, Section, WorkloadResult } from './lib/results.ts';
@@ -26,7 +27,7 @@ import { sharedCounter } from './workloads/shared-counter.ts';
 import { storeCalls } from './workloads/store-calls.ts';
 
 const USAGE = `usage: npm run bench -- [--quick] [--json] [--only a,b] [--concurrency 1,8,32] [--ops get,set] [--cpu-prof]
-  --quick     short measurements, namespace 1k vs 10k keys (under 3 minutes)
+  --quick     1 s measurements, namespace 1k vs 10k keys (about 5 minutes)
   --json      machine-readable results on stdout (progress stays on stderr)
   --only      some workloads: persistent,calls,distinct,counter,namespace,embedded,crypto
               and/or stores: redis,postgres,embedded (BENCHMARKS.md is not written)
@@ -88,7 +89,7 @@ const http = createHttpClient();
 const ctx: BenchContext = {
   settings: {
     quick,
-    measureSeconds: quick ? 1 : 5,
+    measureSeconds: quick ? 1 : 4,
     concurrencies,
     ops: ops.filter((op): op is 'get' | 'set' => op === 'get' || op === 'set'),
   },
@@ -147,12 +148,15 @@ async function onTarget(
   }
 }
 
-/** Requests the agentstate side of persistent get/set made, when only one store ran it: for a profile's per-request figure. */
-function profiledOps(): { ops?: number } {
-  const runs = Object.entries(data).filter(([name]) => name.startsWith('persistent-'));
-  if (runs.length !== 1 || sections.length !== 1) return {};
-  const rows = runs[0]![1] as readonly { agentstate: { ops: number } }[];
-  return { ops: rows.reduce((sum, row) => sum + row.agentstate.ops, 0) };
+/**
+ * The spans in which the agentstate side of persistent get/set was measured: a worker's
+ * profile is summarized over these alone, so its figures are per request.
+ */
+function measuredWindows(): MeasuredWindow[] {
+  return Object.entries(data)
+    .filter(([name]) => name.startsWith('persistent-'))
+    .flatMap(([, rows]) => rows as readonly { agentstate: Measurement }[])
+    .map(({ agentstate: m }) => ({ startUs: m.startedUs, endUs: m.endedUs, ops: m.ops }));
 }
 
 /** Rewrites the README's summary between its markers; the rest of the README is left alone. */
@@ -260,7 +264,7 @@ try {
     const written = await summarizeProfiles(cpuProfDir, started, {
       command,
       startedAt: report.startedAt,
-      ...profiledOps(),
+      windows: measuredWindows(),
     });
     for (const path of written) progress(`wrote ${path}`);
   }

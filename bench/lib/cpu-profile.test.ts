@@ -46,6 +46,20 @@ describe('summarizeProfile', () => {
     ]);
   });
 
+  it('counts only the samples taken inside the windows it is given', () => {
+    // Samples are taken at 4, 7, 8, 9, 9.5 and 10 ms after the start (times in µs).
+    const summary = summarizeProfile(profile, [
+      { startUs: 6_500, endUs: 8_000 },
+      { startUs: 9_400, endUs: 9_600 },
+    ]);
+    expect(summary).toMatchObject({ totalMs: 4.5, idleMs: 0, busyMs: 4.5 });
+    expect(summary.functions.map((f) => [f.what, f.ms])).toEqual([
+      ['getState (src/core/state/persistent-state.ts:42)', 3],
+      ['handle (node_modules/express/lib/router.js:10)', 1],
+      ['writeGeneric (node:internal/stream_base_commons:4)', 0.5],
+    ]);
+  });
+
   it('refuses a sample of a node the profile does not have', () => {
     expect(() => summarizeProfile({ ...profile, samples: [...profile.samples, 99] })).toThrow(/node 99/);
   });

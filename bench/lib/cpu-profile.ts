@@ -28,6 +28,12 @@ export interface SelfTime {
   readonly share: number;
 }
 
+/** A span of the monotonic clock, in µs, as `Measurement.startedUs`/`endedUs` and profile timestamps are. */
+export interface TimeWindow {
+  readonly startUs: number;
+  readonly endUs: number;
+}
+
 export interface ProfileSummary {
   readonly totalMs: number;
   readonly idleMs: number;
@@ -68,15 +74,19 @@ function ranked(times: Map<string, number>, busyMs: number): SelfTime[] {
 /**
  * Self time per function and per origin: each sample's time delta goes to the function
  * on top of the stack when it was taken. `(idle)` is counted apart, so shares are of the
- * time the process was busy.
+ * time the process was busy. With `windows`, only samples taken inside one of them count
+ * (a measurement, without the process's start-up and set-up).
  */
-export function summarizeProfile(profile: CpuProfile): ProfileSummary {
+export function summarizeProfile(profile: CpuProfile, windows?: readonly TimeWindow[]): ProfileSummary {
   const frames = new Map(profile.nodes.map((node) => [node.id, node.callFrame]));
   const byFunction = new Map<string, number>();
   const byOrigin = new Map<string, number>();
   let totalMs = 0;
   let idleMs = 0;
+  let at = profile.startTime;
   for (const [i, id] of profile.samples.entries()) {
+    at += profile.timeDeltas[i] ?? 0;
+    if (windows !== undefined && !windows.some((w) => at >= w.startUs && at <= w.endUs)) continue;
     const ms = (profile.timeDeltas[i] ?? 0) / 1000;
     const frame = frames.get(id);
     if (frame === undefined) throw new Error(`sample ${i} names node ${id}, which the profile lacks`);

@@ -43,7 +43,16 @@ export interface Measurement {
   readonly meanMs: number;
   /** The first few error messages, for the report's notes. */
   readonly errorSamples: readonly string[];
+  /**
+   * When the measured span began and ended, in µs of the monotonic clock that V8's CPU
+   * profiles also use (in any process of this machine), to pick out its samples.
+   */
+  readonly startedUs: number;
+  readonly endedUs: number;
 }
+
+/** Now on the monotonic clock of `process.hrtime` and of V8's CPU profiles, in µs. */
+export const monotonicUs = () => Number(process.hrtime.bigint() / 1000n);
 
 /**
  * One operation of writer `writer` (0..concurrency-1), its `n`-th (0-based). Throwing
@@ -84,6 +93,7 @@ export async function measure(op: Operation, options: MeasureOptions): Promise<M
   const histogram = new LatencyHistogram();
   const errorSamples: string[] = [];
   let errors = 0;
+  const startedUs = monotonicUs();
   const started = performance.now();
   const deadline = started + (durationMs ?? capMs);
   await Promise.all(
@@ -103,6 +113,7 @@ export async function measure(op: Operation, options: MeasureOptions): Promise<M
     }),
   );
   const elapsedMs = performance.now() - started;
+  const endedUs = monotonicUs();
   return {
     concurrency,
     ops: histogram.count,
@@ -113,6 +124,8 @@ export async function measure(op: Operation, options: MeasureOptions): Promise<M
     p99Ms: histogram.percentile(99),
     meanMs: histogram.mean(),
     errorSamples,
+    startedUs,
+    endedUs,
   };
 }
 

@@ -33,7 +33,7 @@ export async function sharedCounter(ctx: BenchContext, target: Target): Promise<
   const increments = ctx.settings.quick ? 10 : 50;
   // A slow engine under contention can take minutes for every increment; the cap keeps
   // the run bounded, and lost updates are judged on what was acknowledged before it.
-  const capMs = (ctx.settings.quick ? 10 : 30) * 1000;
+  const capMs = (ctx.settings.quick ? 10 : 20) * 1000;
   const key = `counter-${Date.now().toString(36)}`;
   ctx.progress(`${target.name}: ${WRITERS} writers on one shared counter, ${increments} increments each`);
   const apis = await Promise.all(
