@@ -4,7 +4,7 @@ import { createKeyIndex } from '../state/key-index.ts';
 import { decodeRecord } from '../state/stored-record.ts';
 import { engineKeys } from './engine-keys.ts';
 import { headSchema, isLive, type Head } from './head-record.ts';
-import { USAGE_SHARDS } from './usage-shards.ts';
+import { usageShardKeys } from './usage-shards.ts';
 
 /** What one namespace holds in the store, read raw: no listing, repair or roll-forward. */
 export interface RawNamespace {
@@ -45,7 +45,7 @@ export async function readRawNamespace(
     indexed.push(...page.keys);
     after = page.cursor;
   } while (after !== undefined);
-  const shards = await kv.getBulk(Array.from({ length: USAGE_SHARDS }, (_, n) => `${namespace}u/${n}`));
+  const shards = await kv.getBulk(usageShardKeys(namespace));
   let usage = 0;
   for (const entry of shards.values()) usage += (entry.value as { bytes: number }).bytes;
   const history = new Map<string, number[]>();

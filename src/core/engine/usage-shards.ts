@@ -7,6 +7,11 @@ import type { Head, UsageIntent } from './head-record.ts';
 
 /** Shards per namespace: writers of different keys rarely meet on one. */
 export const USAGE_SHARDS = 16;
+
+/** The store keys of a namespace's usage shards. */
+export function usageShardKeys(namespace: string): string[] {
+  return Array.from({ length: USAGE_SHARDS }, (_, n) => `${namespace}u/${n}`);
+}
 /** How many applied intent ids a shard remembers, so that applying one twice is a no-op. */
 const APPLIED_IDS_KEPT = 512;
 /**
@@ -79,7 +84,7 @@ export function usageShards(kv: KvStore, runtime: EngineRuntime, options: UsageS
 
 function createUsageShards(kv: KvStore, runtime: EngineRuntime, options: UsageShardsOptions): UsageShards {
   const { namespace, quotaBytes, exceeded, now } = options;
-  const shardKeys = Array.from({ length: USAGE_SHARDS }, (_, n) => `${namespace}u/${n}`);
+  const shardKeys = usageShardKeys(namespace);
   let cached: { bytes: number; at: number } | undefined;
   let refreshing = false;
   let queued = new Map<number, Map<string, UsageIntent>>();

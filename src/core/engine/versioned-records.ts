@@ -272,8 +272,10 @@ export function createVersionedRecords(kv: KvStore, options: VersionedRecordsOpt
       return retryOnConflict(`write of ${keys.head(key)}`, async (): Promise<WriteOutcome> => {
         const current = await readForWrite(key);
         const live = current !== undefined && isLive(current.head) ? current.head : undefined;
-        if (expectedVersion !== undefined && (live?.version ?? 0) !== expectedVersion)
+        if (expectedVersion !== undefined && (live?.version ?? 0) !== expectedVersion) {
+          if (current !== undefined) met(current.head);
           return { committed: false, currentVersion: live?.version ?? 0 };
+        }
         const version = (current?.head.version ?? 0) + 1;
         if (version > MAX_VERSION)
           throw new AppError(
@@ -343,6 +345,8 @@ export function createVersionedRecords(kv: KvStore, options: VersionedRecordsOpt
       return retryOnConflict(`delete of ${keys.head(key)}`, async (): Promise<RemoveOutcome> => {
         const current = await read(key);
         const live = current !== undefined && isLive(current.head) ? current.head : undefined;
+        if (current !== undefined && (live === undefined || expectedVersion !== undefined))
+          if (live === undefined || live.version !== expectedVersion) met(current.head);
         if (current === undefined || live === undefined) return { removed: false, currentVersion: 0 };
         if (expectedVersion !== undefined && live.version !== expectedVersion)
           return { removed: false, currentVersion: live.version };

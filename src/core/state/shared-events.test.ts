@@ -7,6 +7,8 @@ import type { EventBus } from '../../ports/event-bus.ts';
 import type { KvStore } from '../../ports/kv-store.ts';
 import { createFaultyKvStore, InjectedCrash } from '../../testing/faulty-kv-store.ts';
 import { collectSharedEvents, type SharedEventsCollector } from '../../testing/shared-events-collector.ts';
+import { createEngineRuntime } from '../engine/engine-runtime.ts';
+import { createVersionedRecords } from '../engine/versioned-records.ts';
 import { createAuditTrail } from './shared-audit.ts';
 import { SHARED_CHANGES_TOPIC, sharedChangeEventSchema, sharedNotificationSchema } from './shared-events.ts';
 import { createSharedState, type SharedState, type SharedStateOptions } from './shared-state.ts';
@@ -30,6 +32,7 @@ beforeEach(async () => {
   clock = base;
 });
 afterEach(async () => {
+  await open().settle();
   await events.close();
   await bus.close();
   await kv.close();
@@ -60,6 +63,7 @@ describe('shared state: change events, notifications and audit', () => {
     await state.set('agent-a', 'config.mode', 'production', 0);
     await state.set('agent-b', 'config.mode', 'staging', 1);
     await state.delete('agent-c', 'config.mode');
+    await state.settle();
     const { changes, notifications } = await events.published();
 
     expect(changes).toEqual([
@@ -106,24 +110,25 @@ describe('shared state: change events, notifications and audit', () => {
     );
     expect(await auditRecords()).toEqual(
       parsed.map((event) => ({
-        indexed: `${event.at}/${event.id}`,
-        record: {
-          id: event.id,
-          tenant: 't1',
-          at: event.at,
-          agent: event.owner_agent,
-          action: event.operation === 'set' ? 'state.shared.set' : 'state.shared.delete',
-          permission: 'notify',
-          key: 'config.mode',
-          version: event.version,
-        },
+        id: event.id,
+        tenant: 't1',
+        at: event.at,
+        agent: event.owner_agent,
+        action: event.operation === 'set' ? 'state.shared.set' : 'state.shared.delete',
+        permission: 'notify',
+        key: 'config.mode',
+        version: event.version,
       })),
     );
+    // Partitioned by day: the records are in the day's pages, which `days` lists.
+    expect((await kv.get('t1/audit/days'))?.value).toEqual({ days: ['2030-01-01'] });
+    expect(await kv.get('t1/audit/p/2030-01-01/0')).toBeDefined();
   });
 
   it('publishes and audits nothing for a refused or invalid write, nor for reads', async () => {
     const state = open({ quotaBytes: 10 });
     await state.set('a1', 'k', 'x', 0);
+    await state.settle();
     await events.published();
     const before = await auditRecords();
     const refused = [
@@ -142,6 +147,7 @@ describe('shared state: change events, notifications and audit', () => {
     ]);
     await state.get('k');
     await state.list();
+    await state.settle();
     const { changes, notifications } = await events.published();
     expect(changes).toHaveLength(1);
     expect(notifications).toHaveLength(1);
@@ -151,6 +157,7 @@ describe('shared state: change events, notifications and audit', () => {
   it('keeps tenants apart in events and audit trails', async () => {
     await open().set('a1', 'k', 1, 0);
     await open({ tenant: 't2' }).set('a1', 'k', 2, 0);
+    await open().settle();
     const { changes } = await events.published();
     expect(changes.map((event) => sharedChangeEventSchema.parse(event).tenant)).toEqual(['t1', 't2']);
     expect(await auditRecords('t1')).toMatchObject([{ tenant: 't1', version: 1 }]);
@@ -162,18 +169,19 @@ describe('shared state: at least once across failures', () => {
   /** Commits a set whose writer dies right after the head commit, before any follow-up. */
   async function crashAfterCommit(value: string, expected: number) {
     const faulty = createFaultyKvStore(kv);
-    const state = open({}, faulty);
+    const state = open({ runtime: createEngineRuntime(() => undefined) }, faulty);
     const head = 't1/shared/h/k';
     const before = (await kv.get(head))?.etag;
     for (let operations = 1; (await kv.get(head))?.etag === before; operations++) {
       faulty.crashAfter(operations, { applyCutOffWrite: true });
       await expect(state.set('a1', 'k', value, expected)).rejects.toBeInstanceOf(InjectedCrash);
+      await state.settle();
       faulty.recover();
     }
-    expect((await kv.get(head))?.value).toHaveProperty('pending');
+    expect((await kv.get(head))?.value).toHaveProperty('follow_ups');
   }
 
-  const pendingOf = async () => (await kv.get('t1/shared/h/k'))?.value as { pending?: unknown };
+  const headOf = async () => (await kv.get('t1/shared/h/k'))?.value as { follow_ups?: unknown };
 
   const finishers: [string, (state: SharedState) => Promise<unknown>][] = [
     ['get', (state) => state.get('k')],
@@ -188,36 +196,48 @@ describe('shared state: at least once across failures', () => {
     const state = open();
     await state.get('k');
     await state.list();
+    await state.settle();
     // Within the grace period the writer may still be at work: readers leave it alone.
-    expect(await pendingOf()).toHaveProperty('pending');
+    expect(await headOf()).toHaveProperty('follow_ups');
     expect((await events.published()).changes).toEqual([]);
     clock += 2000;
     await operation(state);
-    expect(await pendingOf()).not.toHaveProperty('pending');
+    await state.settle();
+    expect(await headOf()).not.toHaveProperty('follow_ups');
     const { changes } = await events.published();
     expect(changes[0]).toMatchObject({ key: 'k', version: 1, owner_agent: 'a1', operation: 'set' });
     expect(await auditRecords()).toContainEqual(
       expect.objectContaining({ action: 'state.shared.set', key: 'k', version: 1, agent: 'a1' }),
     );
+    await createVersionedRecords(kv, {
+      namespace: 't1/shared/',
+      retention: 1,
+      quotaBytes: 1000,
+      exceeded: () => new AppError('QuotaExceeded', 'unreachable'),
+    }).recountUsage();
     expect(await state.usage()).toEqual({ bytes: (await state.list()).total_size_bytes });
   });
 
   it('finishes a crashed delete, freeing its quota, when the tombstone is next read', async () => {
     const state = open();
     await state.set('a1', 'k', 'x'.repeat(10), 0);
+    await state.settle();
     const faulty = createFaultyKvStore(kv);
     faulty.crashAfter(2, { applyCutOffWrite: true }); // the read, then the tombstone commit
-    await expect(open({}, faulty).delete('a2', 'k')).rejects.toBeInstanceOf(InjectedCrash);
+    const dying = open({ runtime: createEngineRuntime(() => undefined) }, faulty);
+    await expect(dying.delete('a2', 'k')).rejects.toBeInstanceOf(InjectedCrash);
+    await dying.settle();
     faulty.recover();
     expect(await state.usage()).toEqual({ bytes: 12 });
     clock += 2000;
     expect(await codeOf(state.delete('a3', 'k'))).toBe('KeyNotFound');
+    await state.settle();
     expect(await state.usage()).toEqual({ bytes: 0 });
     const { changes } = await events.published();
     expect(changes.at(-1)).toMatchObject({ key: 'k', version: 1, owner_agent: 'a2', operation: 'delete' });
   });
 
-  it('publishes a change whose first publication failed, under the same id', async () => {
+  it('answers a committed write whose publication failed, and publishes it later under the same id', async () => {
     let failures = 1;
     const flaky: EventBus = {
       ...bus,
@@ -226,20 +246,21 @@ describe('shared state: at least once across failures', () => {
         return bus.publish(topic, event);
       },
     };
-    const state = open({}, kv, flaky);
-    // The write is committed; only its announcement failed, and the caller hears so.
-    expect(await codeOf(state.set('a1', 'k', 'v', 0))).toBe('Unavailable');
-    expect(await pendingOf()).toHaveProperty('pending');
+    const state = open({ runtime: createEngineRuntime(() => undefined) }, kv, flaky);
+    // The write is committed: only its announcement failed, after the answer.
+    expect(await state.set('a1', 'k', 'v', 0)).toEqual({ version: 1 });
+    await state.settle();
+    expect(await headOf()).toHaveProperty('follow_ups');
     clock += 2000;
-    expect(await state.get('k')).toMatchObject({ value: 'v', version: 1 });
-    expect(await pendingOf()).not.toHaveProperty('pending');
+    const reader = open();
+    expect(await reader.get('k')).toMatchObject({ value: 'v', version: 1 });
+    await reader.settle();
+    expect(await headOf()).not.toHaveProperty('follow_ups');
     const { changes, notifications } = await events.published();
     expect(changes).toMatchObject([{ key: 'k', version: 1, operation: 'set' }]);
     const { id } = sharedChangeEventSchema.parse(changes[0]);
-    // The notification went out the first time too: consumers see it twice, one id.
-    expect(notifications.length).toBeGreaterThanOrEqual(1);
-    for (const notification of notifications)
-      expect(notification).toMatchObject({ id, kind: 'state.shared.set', key: 'k', version: 1 });
+    expect(notifications).toMatchObject([{ id, kind: 'state.shared.set', key: 'k', version: 1 }]);
+    // Audited on both attempts, under one id: the trail holds it once.
     expect(await auditRecords()).toMatchObject([{ id }]);
   });
 });
@@ -266,40 +287,40 @@ function gatedChanges(inner: EventBus) {
 }
 
 describe('shared state: writers that meet an unfinished change', () => {
-  it('wait for its live writer rather than publish its change again', async () => {
+  it('commit at once, and their changes are published after it, in version order', async () => {
     const slow = gatedChanges(bus);
-    const first = open({}, kv, slow.bus).set('a1', 'k', 'first', 0);
-    await slow.reached; // committed; its change event and the clearing still to come
-    let secondDone = false;
-    const second = open()
-      .set('a2', 'k', 'second', 1)
-      .finally(() => (secondDone = true));
+    const first = open({ runtime: createEngineRuntime() }, kv, slow.bus);
+    expect(await first.set('a1', 'k', 'first', 0)).toEqual({ version: 1 });
+    await slow.reached; // committed and answered; its change event still to come
+    const second = open();
+    expect(await second.set('a2', 'k', 'second', 1)).toEqual({ version: 2 });
     await new Promise((resolve) => setTimeout(resolve, 30));
-    expect(secondDone).toBe(false);
+    // The second change waits for the first, whose writer is alive and at work.
+    expect((await events.published()).changes).toEqual([]);
     slow.release();
-    expect(await first).toEqual({ version: 1 });
-    expect(await second).toEqual({ version: 2 });
+    await Promise.all([first.settle(), second.settle()]);
     const { changes, notifications } = await events.published();
     expect(changes).toMatchObject([{ version: 1 }, { version: 2 }]);
-    expect(changes).toHaveLength(2);
     expect(notifications).toHaveLength(2);
   });
 
   it('take over from a writer stalled past the grace period', async () => {
     const slow = gatedChanges(bus);
-    const first = open({ intentGraceMs: 20, now: () => new Date() }, kv, slow.bus).set('a1', 'k', 'first', 0);
+    const options = { intentGraceMs: 20, now: () => new Date() };
+    const first = open({ ...options, runtime: createEngineRuntime() }, kv, slow.bus);
+    await first.set('a1', 'k', 'first', 0);
     await slow.reached;
     // Real time here: the second writer's own wait ends the grace period.
-    expect(await open({ intentGraceMs: 20, now: () => new Date() }).set('a2', 'k', 'second', 1)).toEqual({
-      version: 2,
-    });
+    const second = open(options);
+    expect(await second.set('a2', 'k', 'second', 1)).toEqual({ version: 2 });
+    await second.settle();
     const taken = await events.published();
     expect(taken.changes).toMatchObject([
       { version: 1, owner_agent: 'a1' },
       { version: 2, owner_agent: 'a2' },
     ]);
     slow.release();
-    expect(await first).toEqual({ version: 1 });
+    await first.settle();
     // The stalled writer publishes its change again, under the id consumers dedupe by.
     const { changes } = await events.published();
     const ids = changes.map((event) => sharedChangeEventSchema.parse(event).id);

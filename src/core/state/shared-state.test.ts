@@ -1,11 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createMemoryEventBus } from '../../adapters/embedded/memory-event-bus.ts';
 import { createSqliteKvStore } from '../../adapters/embedded/sqlite-kv-store.ts';
-import { AppError } from '../errors.ts';
+import { AppError, isAppError } from '../errors.ts';
 import type { Json } from '../json.ts';
 import type { EventBus } from '../../ports/event-bus.ts';
 import type { KvStore } from '../../ports/kv-store.ts';
 import { gatedSave, recordingWrites } from '../../testing/kv-spies.ts';
+import { createEngineRuntime } from '../engine/engine-runtime.ts';
 import { createKeyIndex } from './key-index.ts';
 import { assertSharedInvariants } from './shared-invariants.ts';
 import { SharedModel } from './shared-model.ts';
@@ -29,6 +30,7 @@ beforeEach(async () => {
   clock = base;
 });
 afterEach(async () => {
+  await open().settle();
   await bus.close();
   await kv.close();
 });
@@ -245,6 +247,7 @@ describe('shared state: quota', () => {
     const { store, written } = recordingWrites(kv);
     const state = open({ quotaBytes: 20 }, store);
     await state.set('a1', 'a', 'x'.repeat(8), 0); // 10 bytes
+    await state.settle();
     written.length = 0;
     const error = await failureOf(state.set('a1', 'b', 'y'.repeat(9), 0)); // 11 bytes
     expect(error).toMatchObject({ code: 'QuotaExceeded', details: { used: 10, limit: 20, requested: 11 } });
@@ -253,7 +256,7 @@ describe('shared state: quota', () => {
       { action: 'request_increase', description: 'Use alerts.send to request a quota increase.' },
     ]);
     // Only the recount may have rewritten the counter, with the same total.
-    expect(written.every((key) => key === 't1/shared/u')).toBe(true);
+    expect(written.every((key) => key.startsWith('t1/shared/u/'))).toBe(true);
     expect(await state.get('b')).toEqual(MISSING);
     expect(await state.usage()).toEqual({ bytes: 10 });
     expect(await state.set('a1', 'b', 'y'.repeat(8), 0)).toEqual({ version: 1 }); // exactly 20
@@ -265,9 +268,12 @@ describe('shared state: quota', () => {
   it('recounts before refusing, so a drifted counter refuses nobody', async () => {
     const state = open({ quotaBytes: 20 });
     await state.set('a1', 'a', 'x'.repeat(8), 0);
-    await kv.save('t1/shared/u', { bytes: 1000, applied: [] });
-    expect(await state.set('a1', 'b', 'y'.repeat(8), 0)).toEqual({ version: 1 });
-    expect(await state.usage()).toEqual({ bytes: 20 });
+    await state.settle();
+    await kv.save('t1/shared/u/0', { bytes: 1000, applied: [] });
+    // Another worker, which has no sum of its own yet, so it reads the drifted one.
+    const worker = open({ quotaBytes: 20, runtime: createEngineRuntime() });
+    expect(await worker.set('a1', 'b', 'y'.repeat(8), 0)).toEqual({ version: 1 });
+    expect(await worker.usage()).toEqual({ bytes: 20 });
   });
 
   it('allows 500 MiB per tenant by default', async () => {
@@ -277,12 +283,15 @@ describe('shared state: quota', () => {
       key: 'big',
       value: 'stands for a large value',
       version: 1,
-      owner_agent: 'a1',
+      since: 1,
+      pruned_below: 1,
+      created_at: at(0),
       updated_at: at(0),
       size_bytes: limit - 4,
+      meta: { owner_agent: 'a1' },
     });
     await createKeyIndex(kv, { namespace: 't1/shared/' }).add('big');
-    await kv.save('t1/shared/u', { bytes: limit - 4, applied: [] });
+    await kv.save('t1/shared/u/0', { bytes: limit - 4, applied: [] });
     const state = open();
     const error = await failureOf(state.set('a1', 'k', 'abc', 0)); // 5 bytes
     expect(error.details).toEqual({ used: limit - 4, limit, requested: 5 });
@@ -433,10 +442,19 @@ describe('shared state: store failures', () => {
     expect(await codeOf(state.get('k'))).toBe('DatabaseError');
     expect(await codeOf(state.list())).toBe('DatabaseError');
     expect(await codeOf(state.set('a1', 'k', 2, 1))).toBe('DatabaseError');
-    const valid = { value: 1, version: 1, owner_agent: 'a1', updated_at: at(1), size_bytes: 1 };
+    const valid = {
+      value: 1,
+      version: 1,
+      since: 1,
+      pruned_below: 1,
+      created_at: at(1),
+      updated_at: at(1),
+      size_bytes: 1,
+      meta: { owner_agent: 'a1' },
+    };
     await kv.save('t1/shared/h/k', { ...valid, key: 'other' });
     expect(await codeOf(state.get('k'))).toBe('DatabaseError');
-    await kv.save('t1/shared/h/k', { ...valid, key: 'k', owner_agent: '../a' });
+    await kv.save('t1/shared/h/k', { ...valid, key: 'k', meta: { owner_agent: '../a' } });
     expect(await codeOf(state.get('k'))).toBe('DatabaseError');
   });
 });
@@ -455,6 +473,7 @@ describe('shared state: concurrent writers', () => {
     for (const outcome of outcomes)
       if (outcome.status === 'rejected')
         expect(outcome.reason).toMatchObject({ code: 'VersionConflict', details: { current_version: 1 } });
+    await state.settle();
     const model = new SharedModel();
     model.acknowledgeSet(`a${won[0]!.i}`, 'k', { writer: won[0]!.i }, { version: 1 });
     await assertSharedInvariants(kv, bus, 't1', model);
@@ -476,6 +495,7 @@ describe('shared state: concurrent writers', () => {
     const state = open();
     const keys = Array.from({ length: 16 }, (_, i) => `key-${String(i).padStart(2, '0')}`);
     await Promise.all(keys.map((key) => state.set('a1', key, key, 0)));
+    await state.settle();
     const model = new SharedModel();
     for (const key of keys) model.acknowledgeSet('a1', key, key, { version: 1 });
     expect((await state.list()).entries.map((entry) => entry.key)).toEqual(keys);
@@ -532,5 +552,111 @@ describe('shared state: concurrent writers', () => {
       expect(listed.map((entry) => entry.key)).toEqual(live);
       expect((await state.usage()).bytes).toBe(listed.reduce((sum, entry) => sum + entry.size_bytes, 0));
     }
+  });
+});
+
+/**
+ * A runtime whose background work waits until `drain()`, so that a test sees exactly
+ * the store calls made before an answer.
+ */
+function heldRuntime() {
+  const runtime = createEngineRuntime();
+  const held: (() => Promise<void>)[] = [];
+  const background = {
+    run: (_: string, task: () => Promise<void>) => void held.push(task),
+    async settle() {
+      for (let task = held.shift(); task !== undefined; task = held.shift()) await task();
+    },
+  };
+  return { runtime: { ...runtime, singleton: runtime.singleton, background }, drain: background.settle };
+}
+
+/** A store that counts the calls made through it. */
+function counting(inner: KvStore) {
+  const calls: string[] = [];
+  const store: KvStore = {
+    ...inner,
+    get: (key) => (calls.push('get'), inner.get(key)),
+    getBulk: (keys) => (calls.push('getBulk'), inner.getBulk(keys)),
+    save: (key, value, options) => (calls.push('save'), inner.save(key, value, options)),
+    delete: (key, options) => (calls.push('delete'), inner.delete(key, options)),
+    transact: (operations) => (calls.push('transact'), inner.transact(operations)),
+  };
+  return { store, calls };
+}
+
+describe('shared state: store calls before the answer', () => {
+  it('takes 1 call for a get, 2 for an update, at most 4 for a create and 3 for a delete', async () => {
+    const { store, calls } = counting(kv);
+    const { runtime, drain } = heldRuntime();
+    const state = open({ runtime }, store);
+    await state.set('a1', 'warm', 'up', 0);
+    await drain();
+    const counts: Record<string, number> = {};
+    const measure = async (name: string, call: () => Promise<unknown>) => {
+      calls.length = 0;
+      await call();
+      counts[name] = calls.length;
+      await drain();
+    };
+    await measure('create', () => state.set('a1', 'k', 1, 0));
+    await measure('update', () => state.set('a1', 'k', 2, 1));
+    await measure('get', () => state.get('k'));
+    await measure('delete', () => state.delete('a1', 'k'));
+    await measure('re-create', () => state.set('a1', 'k', 3, 0));
+    // Exactly what the design allows (DESIGN.md section 2), so that a call added fails here.
+    expect(counts).toEqual({ create: 4, update: 2, get: 1, delete: 2, 're-create': 4 });
+    // Everything else followed the answer: events, audit, usage, collection.
+    expect(await open().get('k')).toMatchObject({ value: 3, version: 3 });
+    expect(await state.usage()).toEqual({ bytes: 4 + 1 });
+  });
+
+  it('lets 32 concurrent writers of 32 keys commit without a conflict, on the heads or the usage shards', async () => {
+    let usageConflicts = 0;
+    const watched: KvStore = {
+      ...kv,
+      async transact(operations) {
+        try {
+          await kv.transact(operations);
+        } catch (error) {
+          if (
+            isAppError(error, 'VersionConflict') &&
+            operations.some((op) => op.key.startsWith('t1/shared/u/'))
+          )
+            usageConflicts++;
+          throw error;
+        }
+      },
+    };
+    const state = open({}, watched);
+    const failures: unknown[] = [];
+    await Promise.all(
+      Array.from({ length: 32 }, async (_, i) => {
+        const key = `key-${String(i).padStart(2, '0')}`;
+        try {
+          for (let version = 0; version < 5; version++) {
+            await new Promise((resolve) => setImmediate(resolve));
+            await state.set(`agent-${i}`, key, { i, version }, version);
+          }
+        } catch (error) {
+          failures.push(error);
+        }
+      }),
+    );
+    await state.settle();
+    expect(failures).toEqual([]);
+    expect(usageConflicts).toBe(0);
+    const model = new SharedModel();
+    for (let i = 0; i < 32; i++)
+      for (let version = 0; version < 5; version++)
+        model.acknowledgeSet(
+          `agent-${i}`,
+          `key-${String(i).padStart(2, '0')}`,
+          { i, version },
+          {
+            version: version + 1,
+          },
+        );
+    await assertSharedInvariants(kv, bus, 't1', model);
   });
 });
