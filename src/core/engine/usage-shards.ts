@@ -23,11 +23,11 @@ export const INTENT_HORIZON_MS = 10 * 60 * 1000;
 /** How long a worker trusts the shards it read before it reads them again (in the background). */
 const CACHE_MS = 1000;
 
-const shardSchema = z.object({
+export const usageShardSchema = z.object({
   bytes: z.int(),
   applied: z.array(z.string()).max(APPLIED_IDS_KEPT),
 });
-type Shard = z.infer<typeof shardSchema>;
+type Shard = z.infer<typeof usageShardSchema>;
 const EMPTY: Shard = { bytes: 0, applied: [] };
 
 export interface UsageShardsOptions {
@@ -93,7 +93,7 @@ function createUsageShards(kv: KvStore, runtime: EngineRuntime, options: UsageSh
   let idleTimer: NodeJS.Timeout | undefined;
 
   function decode(key: string, entry: KvEntry | undefined): Shard {
-    return entry === undefined ? EMPTY : decodeRecord(shardSchema, entry, key);
+    return entry === undefined ? EMPTY : decodeRecord(usageShardSchema, entry, key);
   }
 
   function sumOf(entries: ReadonlyMap<string, KvEntry>): number {

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createSqliteKvStore } from '../../adapters/embedded/sqlite-kv-store.ts';
 import type { KvStore } from '../../ports/kv-store.ts';
+import { engineRuntimeOf } from '../engine/engine-runtime.ts';
 import { createKeyIndex } from '../state/key-index.ts';
 import { sessionKeys } from './session-keys.ts';
 import { assertSessionInvariants } from './session-invariants.ts';
@@ -31,6 +32,7 @@ async function healthySession(): Promise<{ sessions: Sessions; id: string; model
   model.acknowledgeMessage(message, await sessions.appendMessage(tenant, id, message));
   const event = { type: 'e', data: [1] };
   model.acknowledgeEvent(event, await sessions.appendEvent(tenant, id, event));
+  await engineRuntimeOf(kv).background.settle();
   return { sessions, id, model };
 }
 
@@ -44,8 +46,11 @@ describe('assertSessionInvariants', () => {
 
   it('finds a usage counter that does not match the live values', async () => {
     const { id, model } = await healthySession();
-    await kv.save(sessionKeys(tenant, id).values(0).usage, { bytes: 1, applied: [] });
-    await expect(check(id, model)).rejects.toThrow(/usage counts 1 bytes, the live values take 6/);
+    const [shard] = sessionKeys(tenant, id).values(0).usageShards;
+    const entry = await kv.get(shard!);
+    const bytes = (entry?.value as { bytes: number } | undefined)?.bytes ?? 0;
+    await kv.save(shard!, { bytes: bytes + 1, applied: [] });
+    await expect(check(id, model)).rejects.toThrow(/usage counts 7 bytes, the live values take 6/);
   });
 
   it('finds an acknowledged write that was lost', async () => {

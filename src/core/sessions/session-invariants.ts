@@ -4,12 +4,14 @@ import { jsonByteLength } from '../json.ts';
 import type { KvStore } from '../../ports/kv-store.ts';
 import { sessionKeys } from './session-keys.ts';
 import { sameMessage, type SessionModel } from './session-model.ts';
-import { sessionMetaSchema, valueRecordSchema } from './session-records.ts';
+import { sessionMetaSchema } from './session-records.ts';
 import { decodeRecord } from '../state/stored-record.ts';
-import { usageSchema } from '../state/usage-counter.ts';
+import { createEngineRuntime } from '../engine/engine-runtime.ts';
+import { usageShardSchema } from '../engine/usage-shards.ts';
 import type { AppendEventInput, Message, SessionEvent } from './session-schemas.ts';
 import type { SessionState } from './session-state.ts';
 import { createSessions, type Sessions } from './sessions.ts';
+import { openValueSpace } from './value-space.ts';
 
 export interface SessionInvariantsOptions {
   /** The clock the session was written with, so that it is not taken for expired. @default () => new Date() */
@@ -26,8 +28,8 @@ export interface SessionInvariantsOptions {
  * - list = the set of live keys, sorted, page by page;
  * - no acknowledged write is lost: `get` answers the model's value for every live key,
  *   and `found: false` for every deleted one;
- * - no value record carries a pending intent, and the usage record counts exactly the
- *   bytes of the live values;
+ * - the usage shards count exactly the bytes of the live values (once background work
+ *   has run, and after `repairSessionUsage` if a writer crashed);
  * - the message history and the event log are the records 1..count without gaps; every
  *   acknowledged record is there, unchanged, at its `seq`; every other record is an
  *   append whose answer was lost, at most once.
@@ -93,13 +95,9 @@ async function liveProblems(
   const generation =
     metaEntry === undefined ? 0 : decodeRecord(sessionMetaSchema, metaEntry, keys.meta).kv_generation;
   const values = keys.values(generation);
-  const records = await kv.getBulk([...model.live.keys(), ...model.deleted].map((key) => values.value(key)));
-  for (const [storeKey, entry] of records) {
-    if (decodeRecord(valueRecordSchema, entry, storeKey).pending !== undefined)
-      problems.push(`${storeKey} still carries an intent`);
-  }
-  const usageEntry = await kv.get(values.usage);
-  const counted = usageEntry === undefined ? 0 : decodeRecord(usageSchema, usageEntry, values.usage).bytes;
+  const shards = await kv.getBulk(values.usageShards);
+  let counted = 0;
+  for (const [storeKey, entry] of shards) counted += decodeRecord(usageShardSchema, entry, storeKey).bytes;
   const live = [...model.live.values()].reduce<number>((sum, value) => sum + jsonByteLength(value), 0);
   if (counted !== live) problems.push(`usage counts ${counted} bytes, the live values take ${live}`);
 
@@ -196,4 +194,20 @@ async function isSessionNotFound(answer: Promise<unknown>): Promise<boolean> {
 
 function compareKeys(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * What the next worker does for a session a writer crashed in: a recount of the current
+ * generation's usage, which also applies the size changes the writer committed and did
+ * not apply.
+ */
+export async function repairSessionUsage(kv: KvStore, tenant: string, sessionId: string): Promise<void> {
+  const keys = sessionKeys(tenant, sessionId);
+  const metaEntry = await kv.get(keys.meta);
+  if (metaEntry === undefined) return;
+  const { kv_generation: generation } = decodeRecord(sessionMetaSchema, metaEntry, keys.meta);
+  const runtime = createEngineRuntime();
+  const { records } = openValueSpace(kv, keys.values(generation), Number.MAX_SAFE_INTEGER, runtime);
+  await records.recountUsage();
+  await runtime.background.settle();
 }

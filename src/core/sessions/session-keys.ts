@@ -1,4 +1,6 @@
-import { assertValidNamespaceId, encodeUserKey } from '../state/user-key.ts';
+import { engineKeys } from '../engine/engine-keys.ts';
+import { usageShardKeys } from '../engine/usage-shards.ts';
+import { assertValidNamespaceId } from '../state/user-key.ts';
 
 /** Sequence numbers are zero-padded in store keys so that they sort. */
 const SEQ_DIGITS = 12;
@@ -22,18 +24,15 @@ export interface SessionKeys {
 }
 
 /**
- * The records of one generation of key-values:
- * - `v/<ekey>`: the value record of a key (or its tombstone);
- * - `u`: the quota usage of the generation;
- * - `i/...`: the key index (`createKeyIndex` owns it).
- *
- * `<ekey>` is `encodeUserKey(key)`, which contains no `/`, so no user key can name a
- * record of another kind, generation or session.
+ * The records of one generation of key-values, a namespace of the versioned-record
+ * engine with no history (`engine-keys.ts`): `h/<ekey>` heads, `u/<n>` usage shards and
+ * `i/...` the key index.
  */
 export interface ValueKeys {
   readonly namespace: string;
+  /** The head record of `key`: its value, or its tombstone. */
   value(key: string): string;
-  readonly usage: string;
+  readonly usageShards: readonly string[];
 }
 
 /** Throws `InvalidInput` unless `tenant` is a valid id; `sessionId` must be a UUID already. */
@@ -48,7 +47,8 @@ export function sessionKeys(tenant: string, sessionId: string): SessionKeys {
     event: (n) => `${prefix}e/${seq(n)}`,
     values(generation) {
       const namespace = `${prefix}kv/${generation}/`;
-      return { namespace, value: (key) => `${namespace}v/${encodeUserKey(key)}`, usage: `${namespace}u` };
+      const heads = engineKeys(namespace);
+      return { namespace, value: (key) => heads.head(key), usageShards: usageShardKeys(namespace) };
     },
   };
 }

@@ -9,6 +9,7 @@ import { sessionMetaSchema, type SessionMeta } from './session-records.ts';
 import { decodeRecord } from '../state/stored-record.ts';
 import { sessionIdSchema } from './session-schemas.ts';
 import { withTtl } from './ttl-kv-store.ts';
+import { engineRuntimeOf, type EngineRuntime } from '../engine/engine-runtime.ts';
 
 /** What every session operation runs on. */
 export interface SessionContext {
@@ -53,6 +54,8 @@ export interface SessionHandle {
   end(): Promise<SessionMeta>;
   /** The store with every save expiring at the session's hard expiry. */
   dataStore(meta: SessionMeta): KvStore;
+  /** The engine runtime of the store this worker shares across sessions (`engine-runtime.ts`). */
+  readonly runtime: EngineRuntime;
 }
 
 export interface NewSession {
@@ -134,5 +137,6 @@ export function sessionHandle(ctx: SessionContext, tenant: string, sessionId: st
       }),
 
     dataStore: (meta) => withTtl(kv, () => dataTtlSeconds(meta, now())),
+    runtime: engineRuntimeOf(kv),
   };
 }

@@ -1,6 +1,4 @@
 import { z } from 'zod';
-import { jsonSchema } from '../json.ts';
-import { intentSchema } from '../state/usage-counter.ts';
 
 // The records of sessions as they are stored. Everything read back from the store is
 // decoded with these schemas (or, for messages and events, with their answer schemas),
@@ -32,21 +30,3 @@ export const sessionMetaSchema = z.object({
   kv_generation: count,
 });
 export type SessionMeta = z.infer<typeof sessionMetaSchema>;
-
-/**
- * The current value of one key, or a tombstone after a delete. Tombstones stay until the
- * session's hard expiry, so a value record is never physically deleted while its
- * session lives and its ETag never starts over (Redis restarts ETags at 1).
- */
-export const valueRecordSchema = z
-  .object({
-    key: z.string(),
-    value: jsonSchema,
-    size_bytes: count,
-    deleted: z.literal(true).exactOptional(),
-    pending: intentSchema.exactOptional(),
-  })
-  .refine((record) => record.deleted !== true || (record.value === null && record.size_bytes === 0), {
-    message: 'a tombstone holds no value',
-  });
-export type ValueRecord = z.infer<typeof valueRecordSchema>;

@@ -3,6 +3,8 @@ import { z } from 'zod';
 import { createSqliteKvStore } from '../../adapters/embedded/sqlite-kv-store.ts';
 import { AppError } from '../errors.ts';
 import type { KvStore } from '../../ports/kv-store.ts';
+import { engineRuntimeOf } from '../engine/engine-runtime.ts';
+import { shardOf } from '../engine/usage-shards.ts';
 import { recordingWrites } from '../../testing/kv-spies.ts';
 import { sessionKeys } from './session-keys.ts';
 import * as schemas from './session-schemas.ts';
@@ -134,7 +136,7 @@ describe('session lifecycle', () => {
     const values = keys.values(0);
     const left = await kv.getBulk([
       ...['a', 'b', 'c'].map(values.value),
-      values.usage,
+      ...values.usageShards,
       keys.message(1),
       keys.event(1),
     ]);
@@ -200,7 +202,9 @@ describe('session lifecycle', () => {
     const keys = sessionKeys(tenant, id);
     const values = keys.values(0);
     // The key index's root leaf too: it is written through the same expiring store.
-    const records = [keys.meta, values.value('k'), values.usage, `${values.namespace}i/l/0`, keys.message(1)];
+    await engineRuntimeOf(kv).background.settle();
+    const shard = values.usageShards[shardOf('k')]!;
+    const records = [keys.meta, values.value('k'), shard, `${values.namespace}i/l/0`, keys.message(1)];
     expect((await kv.getBulk(records)).size).toBe(records.length);
     for (let elapsed = 0; elapsed < 3500; elapsed += 500) {
       advance(500);

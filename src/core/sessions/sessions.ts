@@ -128,7 +128,12 @@ export function createSessions(kv: KvStore, options: SessionsOptions = {}): Sess
       const session = sessionHandle(withAccess(access), tenant, sessionId);
       const meta = await session.end();
       const store = session.dataStore(meta);
-      const values = openValueSpace(store, session.keys.values(meta.kv_generation), settings.quotaBytes);
+      const values = openValueSpace(
+        store,
+        session.keys.values(meta.kv_generation),
+        settings.quotaBytes,
+        session.runtime,
+      );
       const removed = await values.purge();
       await deleteMany(store, [
         ...sequence(meta.message_count).map((seq) => MESSAGES.key(session.keys, seq)),
