@@ -22,11 +22,20 @@ export function createEngineRuntime(report: BackgroundErrorReporter = defaultRep
     background: createBackgroundWork(report),
     singleton<T>(kind: string, namespace: string, create: () => T): T {
       const id = `${kind}\u0000${namespace}`;
-      if (!singletons.has(id)) singletons.set(id, create());
+      const found = singletons.get(id) as T | undefined;
+      // Re-inserted on every use, so the Map's order is least recently used first.
+      if (found !== undefined) singletons.delete(id);
+      singletons.set(id, found ?? create());
+      // Sessions make namespaces without end. Dropping one is safe: it only batches and
+      // caches, its work in flight finishes, and the next use starts a fresh one.
+      if (singletons.size > MAX_SINGLETONS) singletons.delete(singletons.keys().next().value as string);
       return singletons.get(id) as T;
     },
   };
 }
+
+/** Namespaces whose aggregators and collectors a worker keeps at once. */
+const MAX_SINGLETONS = 10_000;
 
 const runtimes = new WeakMap<KvStore, EngineRuntime>();
 
