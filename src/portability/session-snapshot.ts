@@ -27,7 +27,7 @@ export const eventLogSchema = z
   .describe('The immutable event log.');
 
 /**
- * A session snapshot (spec/002, DESIGN.md section 5): one session of one agent, portable
+ * A session snapshot (spec/002): one session of one agent, portable
  * between environments. `checksum` is `sha256:` over the RFC 8785 encoding of every other
  * field (`checksum.ts`). Ephemeral session key-values and inboxes are not in it.
  */

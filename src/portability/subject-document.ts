@@ -40,7 +40,7 @@ export const exportedSessionSchema = z.strictObject({
 export type ExportedSession = z.infer<typeof exportedSessionSchema>;
 
 /**
- * A subject export (spec/003, DESIGN.md section 5): everything durable of one agent
+ * A subject export (spec/003): everything durable of one agent
  * ("subject") of one tenant: its persistent state with every retained version, and its
  * sessions with messages and events. Left out, as ephemeral: session key-values, watch
  * inboxes and subscriptions, quota counters (recounted on import). Unknown top-level

@@ -75,7 +75,7 @@ export interface ListOptions {
 
 /**
  * The one versioned-record engine that persistent, shared and session state (and the
- * domains after them) are policies over (DESIGN.md section 2).
+ * domains after them) are policies over (README, "Storage semantics").
  *
  * Every change commits with one single-key CAS on the key's head, sent in one request
  * with everything else the commit needs; whatever is derived from it follows the answer:

@@ -6,7 +6,7 @@ import { indexDirectoryCache, type DirectoryEntry } from './index-directory-cach
 
 /**
  * The sorted set of keys of one namespace, over a `KvStore` that offers nothing but
- * single-key compare-and-swap (DESIGN.md section 2: Dapr has no key listing). A B-link
+ * single-key compare-and-swap (Dapr has no key listing: dapr/dapr#944). A B-link
  * list of range-partitioned leaf pages:
  *
  * - `i/l/<id>`: a leaf, the sorted keys in `[low, high)`, and `right`, the id of the leaf

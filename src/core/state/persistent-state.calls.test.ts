@@ -5,9 +5,9 @@ import { countingCalls } from '../../testing/kv-spies.ts';
 import { createEngineRuntime, type EngineRuntime } from '../engine/engine-runtime.ts';
 import { createPersistentState, type PersistentState } from './persistent-state.ts';
 
-// The store calls each capability makes before it answers (DESIGN.md section 2: on Dapr
-// each is a sidecar round trip). Background work is held until the test lets it run, so
-// what is counted is exactly what the caller waited for; a call added to the path fails here.
+// The store calls each capability makes before it answers (on Dapr each is a sidecar
+// round trip). Background work is held until the test lets it run, so what is counted is
+// exactly what the caller waited for; a call added to the path fails here.
 
 let kv: KvStore;
 let counting: ReturnType<typeof countingCalls>;

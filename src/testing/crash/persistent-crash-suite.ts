@@ -22,11 +22,11 @@ import {
   type CrashTarget,
 } from './crash-target.ts';
 
-// DESIGN.md section 2: a fault-injecting store stops "the process" after the Nth store
-// operation of a capability, its background work included, for every N, with the
-// cut-off write lost or applied, optionally while another writer works on the same
-// namespace. Right after the crash the raw store must show every acknowledged write and
-// list every live key (no repair); after the next worker's repair, every invariant holds.
+// A fault-injecting store stops "the process" after the Nth store operation of a
+// capability, its background work included, for every N, with the cut-off write lost or
+// applied, optionally while another writer works on the same namespace. Right after the
+// crash the raw store must show every acknowledged write and list every live key (no
+// repair); after the next worker's repair, every invariant holds.
 
 type ScenarioOptions = Pick<PersistentStateOptions, 'retention' | 'quotaBytes'>;
 
