@@ -194,6 +194,8 @@ export function sharedCrashSuite(target: CrashTarget): void {
       // The other writer is a process of its own, on the store itself, with the same model.
       const writer = createHarness(kv, bus, tenant, now, scenario.quotaBytes, model);
       const published = () => events.published();
+      // The in-process bus delivers in publication order, so the order is checked too.
+      const ordered = true;
 
       harness.faulty.crashAfter(crashAt, { applyCutOffWrite });
       const call = (async () => {
@@ -215,13 +217,13 @@ export function sharedCrashSuite(target: CrashTarget): void {
       // No repair yet: what a crash can never undo.
       await assertSharedDurable(kv, tenant, model, { published });
       await repairShared(kv, bus, tenant);
-      await assertSharedInvariants(kv, bus, tenant, model, { published });
+      await assertSharedInvariants(kv, bus, tenant, model, { published, ordered });
       // The next writers find the key as acknowledged.
       await harness.set('next', key, { after: crashAt });
       await harness.delete('next', key);
       await harness.set('next', key, 'last');
       await harness.settle();
-      await assertSharedInvariants(kv, bus, tenant, model, { published });
+      await assertSharedInvariants(kv, bus, tenant, model, { published, ordered });
       return crashed;
     }
 
