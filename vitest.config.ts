@@ -11,6 +11,9 @@ export default defineConfig({
           include: ['src/**/*.test.ts', 'test/**/*.test.ts', 'bench/**/*.test.ts'],
           exclude: ['**/*.int.test.ts', '**/node_modules/**'],
           typecheck: { enabled: false },
+          // Some unit tests run the CLI or the worker as a child process, which takes
+          // seconds of start-up on a busy 2-core machine; the 5 s default is too tight.
+          testTimeout: 20_000,
         },
       },
       {

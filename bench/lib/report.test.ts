@@ -82,7 +82,7 @@ describe('renderMarkdown', () => {
   });
 
   it('marks each budget met, not met or not judged, and lists those no workload measures', () => {
-    const rows = tableAfter(renderMarkdown(report()), '## Budgets (DESIGN.md section 7)');
+    const rows = tableAfter(renderMarkdown(report()), '## Budgets');
     expect(rows.slice(2, 5).map((row) => cells(row).map((c) => c.trim()))).toEqual([
       ['get ≥ 0.7x', '0.80x', 'met'],
       ['set ≥ 0.5x', '0.10x', '**not met**'],

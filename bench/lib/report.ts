@@ -18,7 +18,7 @@ export interface BenchReport {
   readonly data: Record<string, unknown>;
 }
 
-/** Budgets of DESIGN.md section 7 that no workload of this harness measures yet. */
+/** The design's budgets that no workload of this harness measures yet. */
 export const UNMEASURED_BUDGETS: readonly BudgetCheck[] = [
   {
     budget: 'backup and restore of 1 GiB ≥ 0.8x reading it through the store; peak RSS < 256 MB',
@@ -92,7 +92,7 @@ export function renderMarkdown(report: BenchReport): string {
       '_Quick mode: short measurements and a smaller namespace (budgets at 100k keys are not judged). Run `npm run bench` for the figures the budgets are judged on._',
       '',
     );
-  lines.push('## Budgets (DESIGN.md section 7)', '');
+  lines.push('## Budgets', '');
   lines.push(
     renderTable({
       columns: ['budget', 'measured', 'status'],
@@ -123,7 +123,7 @@ export function renderSummary(report: BenchReport): string {
     '',
     `Headline figures of \`${report.command}\` on ${report.startedAt} (${machine.cpu}, ${machine.cores} cores; ` +
       `load average ${machine.loadAverage.map((n) => n.toFixed(2)).join(' / ')} at the start). ` +
-      `Ratios are agentstate / baseline throughput in the same run; budgets of DESIGN.md section 7: ${met} met, ${notMet} not met. ` +
+      `Ratios are agentstate / baseline throughput in the same run; budgets of the design's section 7: ${met} met, ${notMet} not met. ` +
       'Every figure, with latencies, is in [BENCHMARKS.md](BENCHMARKS.md).',
     '',
     renderTable({

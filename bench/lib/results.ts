@@ -15,7 +15,7 @@ export interface Section {
   readonly notes: readonly string[];
 }
 
-/** One line of DESIGN.md section 7, judged from this run's figures. */
+/** One budget of the design's section 7, judged from this run's figures. */
 export interface BudgetCheck {
   readonly budget: string;
   /** `undefined` when this run could not judge it (not measured, or not at the budget's size). */

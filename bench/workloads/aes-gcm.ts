@@ -4,7 +4,7 @@ import forge from 'node-forge';
 import { ratio } from '../lib/measure.ts';
 import { fmt, type BenchContext, type WorkloadResult } from '../lib/results.ts';
 
-/** The backup format's chunk (DESIGN.md section 5): each is sealed on its own. */
+/** The backup format's chunk (the backup format): each is sealed on its own. */
 const CHUNK_BYTES = 64 * 1024;
 const SLICE_MS = 100;
 
@@ -63,7 +63,7 @@ function sealWithForge(key: string, plaintext: forge.util.ByteStringBuffer, n: n
 }
 
 /**
- * Why backups use node:crypto (DESIGN.md section 5 names node-forge as the alternative
+ * Why backups use node:crypto (the design names node-forge as the alternative
  * it was measured against): AES-256-GCM over 64 KiB chunks, each with its own nonce and
  * associated data, in this process, node:crypto (OpenSSL) against node-forge (pure
  * JavaScript). Both must produce the same ciphertext and tag, or the figure means nothing.

@@ -42,7 +42,7 @@ export interface SharedInvariantsOptions {
 
 /**
  * Throws an `Error` naming every violated invariant that must hold in the raw store the
- * moment a writer dies, with no repair of any kind (DESIGN.md section 2), given what the
+ * moment a writer dies, with no repair of any kind, given what the
  * test knows (`model`):
  * - no acknowledged write is lost: every live key's head holds the model's value,
  *   version, writer and size; every deleted key's head is a tombstone;

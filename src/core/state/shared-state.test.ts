@@ -604,7 +604,7 @@ describe('shared state: store calls before the answer', () => {
     await measure('get', () => state.get('k'));
     await measure('delete', () => state.delete('a1', 'k'));
     await measure('re-create', () => state.set('a1', 'k', 3, 0));
-    // Exactly what the design allows (DESIGN.md section 2), so that a call added fails here.
+    // Exactly what the README promises (Storage semantics), so that a call added fails here.
     expect(counts).toEqual({ create: 4, update: 2, get: 1, delete: 2, 're-create': 4 });
     // Everything else followed the answer: events, audit, usage, collection.
     expect(await open().get('k')).toMatchObject({ value: 3, version: 3 });
