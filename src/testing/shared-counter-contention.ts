@@ -99,6 +99,8 @@ export async function runSharedCounterContention(
       throw new Error(
         `change events of ${total - versionsSeen((await collector.published()).changes, tenant)} writes did not arrive within ${eventTimeoutMs} ms`,
       );
+    // Events arrive before their writers' last clean-up of the head: wait for it.
+    await state.settle();
     await assertSharedInvariants(kv, bus, tenant, model, { published: () => collector.published() });
     const published = await collector.published();
     return {

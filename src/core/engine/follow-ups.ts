@@ -173,10 +173,16 @@ function createFollowUpRunner(
   /** Removes the changes whose work is done from the key's head: a CAS that keeps its version. */
   async function removeDone(key: string): Promise<void> {
     const storeKey = keys.head(key);
+    let version: number | undefined;
     const tombstone = await retryOnConflict(`follow-ups of ${storeKey}`, async () => {
       const entry = await kv.get(storeKey);
       if (entry === undefined) return false;
       const head = decodeRecord(headSchema, entry, storeKey);
+      // A newer change took the head: its writer left out what this worker had done, or
+      // carried it, and the removal after the newer change's work takes it. Fighting the
+      // key's writers for the head would only make them retry.
+      if (version !== undefined && head.version !== version) return false;
+      version = head.version;
       const rest = (head.follow_ups ?? []).filter((followUp) => !done.has(followUp.id));
       if (rest.length === head.follow_ups?.length) return false;
       const next: Head = { ...head };
