@@ -201,3 +201,24 @@ describe('issueToken and verifyToken', () => {
     await expectAppError(verifyToken(secret, token, new Date(now.getTime() + 91_000)), 'Unauthenticated');
   });
 });
+
+describe('verifyToken of a token it verified before under the same key', () => {
+  const key = deriveTokenKey(secret);
+
+  it('refuses it before its nbf and after its exp as the first time', async () => {
+    const token = await signRaw({ ...goodClaims(), nbf: seconds(now) + 60 }, key.secretKey);
+    const valid = new Date(now.getTime() + 60_000);
+    await expect(verifyToken(key, token, valid)).resolves.toMatchObject({ subject: 'a1' });
+    await expect(verifyToken(key, token, valid)).resolves.toMatchObject({ subject: 'a1' });
+    // 30 s of tolerance on either side: valid from 30 s, until 630 s.
+    await expectAppError(verifyToken(key, token, new Date(now.getTime() + 29_000)), 'Unauthenticated');
+    await expectAppError(verifyToken(key, token, new Date(now.getTime() + 630_000)), 'Unauthenticated');
+    await expect(verifyToken(key, token, valid)).resolves.toMatchObject({ subject: 'a1' });
+  });
+
+  it('refuses it under another key', async () => {
+    const { token } = await issueToken(key, { tenant: 't1', subject: 'a1', roles: ['agent'] }, now);
+    await expect(verifyToken(key, token, now)).resolves.toMatchObject({ subject: 'a1' });
+    await expectAppError(verifyToken(deriveTokenKey('another secret'), token, now), 'Unauthenticated');
+  });
+});
