@@ -1,3 +1,5 @@
+import http from 'node:http';
+import https from 'node:https';
 import { z } from 'zod';
 
 /**
@@ -15,9 +17,8 @@ import { z } from 'zod';
  *   and drops the `metadata.*` response headers.
  * - metadata: the SDK's only HTTP client is the whole `DaprClient`; one GET does not need it.
  *
- * Every call carries `dapr-api-token` when configured and a per-request timeout. Node's
- * global `fetch` (undici) keeps connections alive by default, so sequential calls reuse
- * one socket. Errors are `SidecarError`s, which the adapters turn into `AppError`s with
+ * Every call carries `dapr-api-token` when configured and a per-request timeout, over
+ * kept-alive connections, so sequential calls reuse one socket. Errors are `SidecarError`s, which the adapters turn into `AppError`s with
  * the functions in `translate-error.ts`; nothing here leaves `src/adapters/dapr`.
  */
 export interface SidecarClient {
@@ -111,42 +112,54 @@ const metadataBody = z.object({
 export function createSidecarClient(options: SidecarClientOptions): SidecarClient {
   const httpEndpoint = options.httpEndpoint.replace(/\/+$/, '');
   const defaultTimeoutMs = options.timeoutMs ?? 30_000;
-  new URL(httpEndpoint); // fail fast on a malformed endpoint, before any request
+  // Fails fast on a malformed endpoint, before any request.
+  const transport = new URL(httpEndpoint).protocol === 'https:' ? https : http;
+  // node:http rather than fetch: measured against daprd, fetch (undici's WHATWG layer)
+  // spent three to four times the CPU per request, on every state call of a worker.
+  const agent = new transport.Agent({ keepAlive: true });
 
-  async function request(req: SidecarRequest): Promise<SidecarResponse> {
+  function request(req: SidecarRequest): Promise<SidecarResponse> {
     const headers: Record<string, string> = { ...req.headers };
     if (options.apiToken !== undefined) headers['dapr-api-token'] = options.apiToken;
-    let body: string | undefined;
+    let body: Buffer | undefined;
     if (req.json !== undefined) {
+      body = Buffer.from(JSON.stringify(req.json));
       headers['content-type'] = 'application/json';
-      body = JSON.stringify(req.json);
+      headers['content-length'] = String(body.byteLength);
     }
     const timeoutMs = req.timeoutMs ?? defaultTimeoutMs;
-    let response: Response;
-    let bytes: Uint8Array;
-    try {
-      response = await fetch(`${httpEndpoint}/v1.0${req.path}`, {
-        method: req.method,
-        headers,
-        ...(body === undefined ? {} : { body }),
-        signal: AbortSignal.timeout(timeoutMs),
-      });
-      bytes = new Uint8Array(await response.arrayBuffer());
-    } catch (error) {
-      if (error instanceof DOMException && (error.name === 'TimeoutError' || error.name === 'AbortError')) {
-        throw new SidecarError('timeout', `${req.method} ${req.path} got no answer within ${timeoutMs} ms`, {
-          cause: error,
-        });
-      }
-      throw new SidecarError('unreachable', `${req.method} ${req.path}: ${describeNetworkError(error)}`, {
-        cause: error,
-      });
-    }
-    const responseHeaders = new Map<string, string>();
-    response.headers.forEach((value, name) => responseHeaders.set(name.toLowerCase(), value));
-    if (response.status >= 200 && response.status < 300)
-      return { status: response.status, headers: responseHeaders, body: bytes };
-    throw httpError(response.status, bytes);
+    const signal = AbortSignal.timeout(timeoutMs);
+    const failed = (error: unknown): SidecarError =>
+      signal.aborted
+        ? new SidecarError('timeout', `${req.method} ${req.path} got no answer within ${timeoutMs} ms`, {
+            cause: error,
+          })
+        : new SidecarError('unreachable', `${req.method} ${req.path}: ${describeNetworkError(error)}`, {
+            cause: error,
+          });
+    return new Promise((resolve, reject) => {
+      const outgoing = transport.request(
+        `${httpEndpoint}/v1.0${req.path}`,
+        { method: req.method, headers, agent, signal },
+        (response) => {
+          const chunks: Buffer[] = [];
+          response.on('data', (chunk: Buffer) => chunks.push(chunk));
+          response.on('error', (error) => reject(failed(error)));
+          response.on('end', () => {
+            const bytes = new Uint8Array(Buffer.concat(chunks));
+            const status = response.statusCode ?? 0;
+            if (status < 200 || status >= 300) return reject(httpError(status, bytes));
+            const responseHeaders = new Map<string, string>();
+            for (const [name, value] of Object.entries(response.headers))
+              if (value !== undefined)
+                responseHeaders.set(name, Array.isArray(value) ? value.join(', ') : value);
+            resolve({ status, headers: responseHeaders, body: bytes });
+          });
+        },
+      );
+      outgoing.on('error', (error) => reject(failed(error)));
+      outgoing.end(body);
+    });
   }
 
   return {
@@ -177,7 +190,7 @@ function httpError(status: number, body: Uint8Array): SidecarError {
   });
 }
 
-/** undici reports `fetch failed` and keeps the reason (ECONNREFUSED, ...) in `cause`. */
+/** The error's message and code, and those of its causes (ECONNREFUSED, ...). */
 function describeNetworkError(error: unknown): string {
   const parts: string[] = [];
   let current: unknown = error;
