@@ -167,6 +167,9 @@ export function sessionCrashSuite(target: CrashTarget): void {
         await assertSessionInvariants(kv, tenant, id, h.model, { now });
       };
       await scenario.seed(h);
+      // The seed's background work must not run into the crash budget, or the count of
+      // the operation's own steps would depend on timing.
+      await engineRuntimeOf(faulty).background.settle();
 
       pause();
       faulty.crashAfter(crashAt, { applyCutOffWrite });
