@@ -195,6 +195,7 @@ export function persistentCrashSuite(target: CrashTarget): void {
                   crashAt,
                   applyCutOffWrite,
                 ),
+              { alongsideWriter: scenario.concurrent !== undefined },
             ),
           timeout,
         );

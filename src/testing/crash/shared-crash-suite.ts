@@ -239,6 +239,7 @@ export function sharedCrashSuite(target: CrashTarget): void {
               `${target.name}: ${scenario.name}`,
               scenario.minimumOperations,
               (crashAt, applyCutOffWrite) => crashOnce(scenario, crashAt, applyCutOffWrite),
+              { alongsideWriter: scenario.concurrent !== undefined },
             ),
           timeout,
         );
