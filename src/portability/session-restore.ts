@@ -1,4 +1,3 @@
-import { jsonByteLength } from '../core/json.ts';
 import { retryOnConflict } from '../core/state/cas-retry.ts';
 import { decodeRecord } from '../core/state/stored-record.ts';
 import { dataTtlSeconds, recordTtlSeconds } from '../core/sessions/session-lifetime.ts';
@@ -7,6 +6,7 @@ import { sessionKeys, type SessionKeys } from '../core/sessions/session-keys.ts'
 import { sessionMetaSchema, type SessionMeta } from '../core/sessions/session-records.ts';
 import type { Message, SessionEvent } from '../core/sessions/session-schemas.ts';
 import type { KvOperation, KvStore } from '../ports/kv-store.ts';
+import { OPERATIONS_PER_TRANSACTION, transactionBatches } from '../core/engine/transaction-batches.ts';
 
 /** One session as a restore writes it: under its own id, with its own timestamps. */
 export interface SessionImage {
@@ -25,10 +25,6 @@ export interface SessionLifetime {
   readonly maxLifetimeSeconds: number;
 }
 
-// Records per transaction and bytes per transaction: below daprd's 4 MiB request limit
-// and the 100 operations some state stores allow in one transaction.
-const OPERATIONS_PER_TRANSACTION = 100;
-const BYTES_PER_TRANSACTION = 1024 * 1024;
 // Records probed per read when looking for what an earlier life of the id left.
 const PROBE_BATCH = 256;
 
@@ -76,7 +72,7 @@ export async function restoreSessionImage(
     ...image.messages.map((m) => save(MESSAGES.key(keys, m.seq), m, ttlSeconds)),
     ...image.events.map((e) => save(EVENTS.key(keys, e.seq), e, ttlSeconds)),
   ];
-  for (const batch of batches(records)) await kv.transact(batch);
+  for (const batch of transactionBatches(records)) await kv.transact(batch);
   await deleteLeftovers(kv, keys, image);
   await retryOnConflict(`restore of ${keys.meta}`, async () => {
     const entry = await kv.get(keys.meta);
@@ -125,23 +121,4 @@ async function deleteLeftovers(kv: KvStore, keys: SessionKeys, image: SessionIma
 
 function save(key: string, value: Message | SessionEvent, ttlSeconds: number): KvOperation {
   return { op: 'save', key, value, options: { ttlSeconds } };
-}
-
-function* batches(operations: readonly KvOperation[]): Generator<KvOperation[]> {
-  let batch: KvOperation[] = [];
-  let bytes = 0;
-  for (const operation of operations) {
-    const size = operation.op === 'save' ? jsonByteLength(operation.value) : 0;
-    if (
-      batch.length > 0 &&
-      (bytes + size > BYTES_PER_TRANSACTION || batch.length >= OPERATIONS_PER_TRANSACTION)
-    ) {
-      yield batch;
-      batch = [];
-      bytes = 0;
-    }
-    batch.push(operation);
-    bytes += size;
-  }
-  if (batch.length > 0) yield batch;
 }

@@ -8,6 +8,7 @@ import { assertRecordFits } from '../state/record-size.ts';
 import type { EngineKeys } from './engine-keys.ts';
 import { isLive, MAX_VERSION, type Head, type HistoryRecord, type UsageIntent } from './head-record.ts';
 import type { HeadEntry } from './versioned-records.ts';
+import { transactionBatches } from './transaction-batches.ts';
 
 /** One key to load: its current value and, oldest first, the versions before it. */
 export interface BulkItem {
@@ -47,8 +48,6 @@ export interface BulkLoader {
 // Keys per round: one bulk read of their heads, their index leaves, then their records
 // in as few transactions as the request limit allows.
 const KEYS_PER_ROUND = 100;
-// Bytes of records per transaction, well below daprd's 4 MiB request limit.
-const BYTES_PER_TRANSACTION = 1024 * 1024;
 
 /**
  * The engine's bulk-load path, for restores and imports: many keys per store call, the
@@ -119,8 +118,8 @@ export function bulkLoader(kv: KvStore, options: BulkLoaderOptions): BulkLoader 
       );
       // Every key's history goes before any head, and heads last: a head never names a
       // version whose record is not written.
-      for (const batch of byBytes(plans.flatMap((p) => p.records))) await kv.transact(batch);
-      for (const batch of byBytes(plans.map((p) => p.commit))) await kv.transact(batch);
+      for (const batch of transactionBatches(plans.flatMap((p) => p.records))) await kv.transact(batch);
+      for (const batch of transactionBatches(plans.map((p) => p.commit))) await kv.transact(batch);
       for (const p of plans) {
         afterCommit(p.head.key, p.replaced, p.head);
         if (p.renumbered) renumbered++;
@@ -158,20 +157,4 @@ function isLoaded(item: BulkItem, head: Head | undefined): boolean {
     (item.updated_at === undefined || head.updated_at === item.updated_at) &&
     isDeepStrictEqual(head.meta, item.meta)
   );
-}
-
-function* byBytes(operations: readonly KvOperation[]): Generator<KvOperation[]> {
-  let batch: KvOperation[] = [];
-  let bytes = 0;
-  for (const operation of operations) {
-    const size = operation.op === 'save' ? jsonByteLength(operation.value) : 0;
-    if (batch.length > 0 && bytes + size > BYTES_PER_TRANSACTION) {
-      yield batch;
-      batch = [];
-      bytes = 0;
-    }
-    batch.push(operation);
-    bytes += size;
-  }
-  if (batch.length > 0) yield batch;
 }
