@@ -21,6 +21,15 @@ export interface FaultyKvStore extends KvStore {
   readonly crashed: boolean;
 }
 
+/** Runs `call` as the process that may crash: an injected crash ends it quietly, anything else throws. */
+export async function untilCrash(call: () => Promise<unknown>): Promise<void> {
+  try {
+    await call();
+  } catch (error) {
+    if (!(error instanceof InjectedCrash)) throw error;
+  }
+}
+
 /**
  * Wraps a real store to stop "the process" after the Nth operation of a capability, for
  * crash-injection tests (see `src/testing/crash/`). Only the count is simulated; the data is

@@ -13,7 +13,7 @@ import {
   type PersistentStateOptions,
 } from '../../core/state/persistent-state.ts';
 import type { KvStore } from '../../ports/kv-store.ts';
-import { createFaultyKvStore, InjectedCrash, type FaultyKvStore } from '../faulty-kv-store.ts';
+import { createFaultyKvStore, InjectedCrash, untilCrash, type FaultyKvStore } from '../faulty-kv-store.ts';
 import {
   crashAtEveryOperation,
   suiteTitle,
@@ -252,14 +252,9 @@ async function crashOnce(
   const writer = createHarness(kv, { tenant, agent, retention, now: () => new Date() }, model);
 
   harness.faulty.crashAfter(crashAt, { applyCutOffWrite });
-  const call = (async () => {
-    try {
-      if (operation.op === 'set') await harness.set(key, operation.value);
-      else await harness.delete(key);
-    } catch (error) {
-      if (!(error instanceof InjectedCrash)) throw error;
-    }
-  })();
+  const call = untilCrash(() =>
+    operation.op === 'set' ? harness.set(key, operation.value) : harness.delete(key),
+  );
   await Promise.all([call, scenario.concurrent?.(writer)]);
   await Promise.all([harness.settle(), writer.settle()]);
   const crashed = harness.faulty.crashed;

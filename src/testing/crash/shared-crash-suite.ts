@@ -16,7 +16,7 @@ import { SharedModel, type UncertainSharedOperation } from '../../core/state/sha
 import { createSharedState, type SharedState } from '../../core/state/shared-state.ts';
 import type { EventBus } from '../../ports/event-bus.ts';
 import type { KvStore } from '../../ports/kv-store.ts';
-import { createFaultyKvStore, InjectedCrash, type FaultyKvStore } from '../faulty-kv-store.ts';
+import { createFaultyKvStore, untilCrash, type FaultyKvStore } from '../faulty-kv-store.ts';
 import { collectSharedEvents, type SharedEventsCollector } from '../shared-events-collector.ts';
 import {
   crashAtEveryOperation,
@@ -201,14 +201,11 @@ export function sharedCrashSuite(target: CrashTarget): void {
       const ordered = true;
 
       harness.faulty.crashAfter(crashAt, { applyCutOffWrite });
-      const call = (async () => {
-        try {
-          if (operation.op === 'set') await harness.set(operation.agent, key, operation.value);
-          else await harness.delete(operation.agent, key);
-        } catch (error) {
-          if (!(error instanceof InjectedCrash)) throw error;
-        }
-      })();
+      const call = untilCrash(() =>
+        operation.op === 'set'
+          ? harness.set(operation.agent, key, operation.value)
+          : harness.delete(operation.agent, key),
+      );
       await Promise.all([call, scenario.concurrent?.(writer)]);
       await Promise.all([harness.settle(), writer.settle()]);
       const crashed = harness.faulty.crashed;
