@@ -51,11 +51,24 @@ export interface HeadEntry {
   readonly etag: string;
 }
 
+/**
+ * Store entries a caller already read in its own request, holding at least the keys
+ * `readKeys` named: the first attempt of a call uses them instead of a read of its own,
+ * so a domain that must read a record of its own first (a session's) still answers in
+ * one read. A retry after a lost CAS reads afresh.
+ */
+export interface Prefetched {
+  /** The keys asked for: one absent from `entries` does not exist. */
+  readonly keys: readonly string[];
+  readonly entries: ReadonlyMap<string, KvEntry>;
+}
+
 export interface WriteOptions {
   /** Commit only if the key's live version is this (0: the key does not exist). */
   readonly expectedVersion?: number;
   /** Kept beside the value on the head and its history record. */
   readonly meta?: Record<string, Json>;
+  readonly prefetched?: Prefetched | undefined;
 }
 
 export type WriteOutcome =
@@ -97,8 +110,10 @@ export interface ListOptions {
  */
 export interface VersionedRecords {
   readonly keys: EngineKeys;
+  /** The store keys that `read` (or `write`/`remove`) of `key` reads first, for `Prefetched`. */
+  readKeys(key: string, purpose: 'read' | 'write'): string[];
   /** The head of `key` (live or a tombstone), or `undefined` if it was never written. One call. */
-  read(key: string): Promise<HeadEntry | undefined>;
+  read(key: string, prefetched?: Prefetched): Promise<HeadEntry | undefined>;
   /** Commits `value` as the key's next version, unless `expectedVersion` does not match. */
   write(key: string, value: Json, options?: WriteOptions): Promise<WriteOutcome>;
   /** Commits a tombstone, unless the key is not live or `expectedVersion` does not match. */
@@ -205,13 +220,25 @@ export function createVersionedRecords(kv: KvStore, options: VersionedRecordsOpt
     return heads;
   }
 
-  /** The head, with the usage shards in the same request when this worker has no recent sum. */
-  async function readForWrite(key: string): Promise<HeadEntry | undefined> {
-    if (!usage.cold()) return read(key);
-    const entries = await kv.getBulk([keys.head(key), ...usage.shardKeys]);
-    usage.absorb(entries);
+  function writeReadKeys(key: string): string[] {
+    return usage.cold() ? [keys.head(key), ...usage.shardKeys] : [keys.head(key)];
+  }
+
+  function headIn(key: string, entries: ReadonlyMap<string, KvEntry>): HeadEntry | undefined {
     const entry = entries.get(keys.head(key));
     return entry === undefined ? undefined : decodeHead(key, entry);
+  }
+
+  /** The head, with the usage shards in the same request when this worker has no recent sum. */
+  async function readForWrite(
+    key: string,
+    prefetched: Prefetched | undefined,
+  ): Promise<HeadEntry | undefined> {
+    const wanted = prefetched?.keys ?? writeReadKeys(key);
+    if (wanted.length === 1 && prefetched === undefined) return read(key);
+    const entries = prefetched?.entries ?? (await kv.getBulk(wanted));
+    if (usage.shardKeys.every((shard) => wanted.includes(shard))) usage.absorb(entries);
+    return headIn(key, entries);
   }
 
   async function read(key: string): Promise<HeadEntry | undefined> {
@@ -261,16 +288,20 @@ export function createVersionedRecords(kv: KvStore, options: VersionedRecordsOpt
   return {
     keys,
 
-    async read(key) {
-      const entry = await read(key);
+    readKeys: (key, purpose) => (purpose === 'write' ? writeReadKeys(key) : [keys.head(key)]),
+
+    async read(key, prefetched) {
+      const entry = prefetched === undefined ? await read(key) : headIn(key, prefetched.entries);
       if (entry !== undefined) met(entry.head);
       return entry;
     },
 
-    write(key, value, { expectedVersion, meta } = {}) {
+    write(key, value, { expectedVersion, meta, prefetched } = {}) {
       const size = jsonByteLength(value);
+      let unused = prefetched;
       return retryOnConflict(`write of ${keys.head(key)}`, async (): Promise<WriteOutcome> => {
-        const current = await readForWrite(key);
+        const current = await readForWrite(key, unused);
+        unused = undefined;
         const live = current !== undefined && isLive(current.head) ? current.head : undefined;
         if (expectedVersion !== undefined && (live?.version ?? 0) !== expectedVersion) {
           if (current !== undefined) met(current.head);
@@ -341,9 +372,11 @@ export function createVersionedRecords(kv: KvStore, options: VersionedRecordsOpt
       });
     },
 
-    remove(key, { expectedVersion, meta } = {}) {
+    remove(key, { expectedVersion, meta, prefetched } = {}) {
+      let unused = prefetched;
       return retryOnConflict(`delete of ${keys.head(key)}`, async (): Promise<RemoveOutcome> => {
-        const current = await read(key);
+        const current = unused === undefined ? await read(key) : headIn(key, unused.entries);
+        unused = undefined;
         const live = current !== undefined && isLive(current.head) ? current.head : undefined;
         if (current !== undefined && (live === undefined || expectedVersion !== undefined))
           if (live === undefined || live.version !== expectedVersion) met(current.head);

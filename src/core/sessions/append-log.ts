@@ -46,7 +46,7 @@ export async function appendToLog<R extends Json>(
     const seq = entry.meta[kind.counter] + 1;
     const record = build(seq, now().toISOString());
     try {
-      await handle.dataStore(entry.meta).save(kind.key(handle.keys, seq), record, { ifAbsent: true });
+      await handle.dataStore(() => entry.meta).save(kind.key(handle.keys, seq), record, { ifAbsent: true });
       return { seq, record };
     } catch (error) {
       if (!isAppError(error, 'VersionConflict')) throw error;
@@ -81,7 +81,7 @@ export async function readLog<R extends { seq: number }>(
   const last = Math.min(total, after + limit);
   const seqs = Array.from({ length: Math.max(0, last - after) }, (_, i) => after + 1 + i);
   const entries = await readMany(
-    handle.dataStore(meta),
+    handle.dataStore(() => meta),
     seqs.map((seq) => kind.key(handle.keys, seq)),
   );
   const records = seqs.map((seq) => {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { AppError } from '../errors.ts';
-import type { KvStore } from '../../ports/kv-store.ts';
+import type { KvEntry, KvStore } from '../../ports/kv-store.ts';
+import type { Prefetched } from '../engine/versioned-records.ts';
 import { retryOnConflict } from '../state/cas-retry.ts';
 import { sessionNotFound } from './session-errors.ts';
 import { sessionKeys, type SessionKeys } from './session-keys.ts';
@@ -32,6 +33,11 @@ export interface MetaEntry {
   readonly etag: string;
 }
 
+export interface TouchedEntry extends MetaEntry {
+  /** What was read alongside the session record. */
+  readonly alongside: Prefetched;
+}
+
 /** The fields of the session record that operations change, besides its activity. */
 export type MetaChange = Partial<Pick<SessionMeta, 'message_count' | 'event_count' | 'kv_generation'>>;
 
@@ -43,8 +49,12 @@ export interface SessionHandle {
    * passed its idle or hard expiry (even if the store has not removed it yet).
    */
   read(): Promise<MetaEntry>;
-  /** Like `read`, and records the call as activity when a refresh is due (`session-lifetime.ts`). */
-  touch(): Promise<MetaEntry>;
+  /**
+   * Like `read`, and records the call as activity when a refresh is due
+   * (`session-lifetime.ts`). `alongside` are store keys read in the same request, for a
+   * call that needs them next (answered in `entries`).
+   */
+  touch(alongside?: readonly string[]): Promise<TouchedEntry>;
   /**
    * Saves `change` on the record read as `entry`, with `last_active_at` now and a new
    * TTL: one compare-and-swap, `VersionConflict` if the record changed since.
@@ -52,8 +62,8 @@ export interface SessionHandle {
   commit(entry: MetaEntry, change: MetaChange): Promise<MetaEntry>;
   /** Ends the live session (the commit point of `end`) and answers its last record. */
   end(): Promise<SessionMeta>;
-  /** The store with every save expiring at the session's hard expiry. */
-  dataStore(meta: SessionMeta): KvStore;
+  /** The store with every save expiring at the hard expiry of the session `meta` answers. */
+  dataStore(meta: () => SessionMeta): KvStore;
   /** The engine runtime of the store this worker shares across sessions (`engine-runtime.ts`). */
   readonly runtime: EngineRuntime;
 }
@@ -99,7 +109,16 @@ export function sessionHandle(ctx: SessionContext, tenant: string, sessionId: st
   const keys = sessionKeys(tenant, sessionId);
 
   async function read(): Promise<MetaEntry> {
-    const entry = await kv.get(keys.meta);
+    return decodeMeta(await kv.get(keys.meta));
+  }
+
+  async function readAlongside(alongside: readonly string[]): Promise<TouchedEntry> {
+    if (alongside.length === 0) return { ...(await read()), alongside: { keys: [], entries: new Map() } };
+    const entries = await kv.getBulk([keys.meta, ...alongside]);
+    return { ...decodeMeta(entries.get(keys.meta)), alongside: { keys: alongside, entries } };
+  }
+
+  function decodeMeta(entry: KvEntry | undefined): MetaEntry {
     if (entry === undefined) throw sessionNotFound(sessionId);
     const meta = decodeRecord(sessionMetaSchema, entry, keys.meta);
     if (meta.session_id !== sessionId || meta.tenant !== tenant)
@@ -121,10 +140,12 @@ export function sessionHandle(ctx: SessionContext, tenant: string, sessionId: st
     read,
     commit,
 
-    touch: () =>
+    touch: (alongside = []) =>
       retryOnConflict(`refresh of ${keys.meta}`, async () => {
-        const entry = await read();
-        return refreshDue(entry.meta, now()) ? commit(entry, {}) : entry;
+        const entry = await readAlongside(alongside);
+        return refreshDue(entry.meta, now())
+          ? { ...(await commit(entry, {})), alongside: entry.alongside }
+          : entry;
       }),
 
     end: () =>
@@ -136,7 +157,7 @@ export function sessionHandle(ctx: SessionContext, tenant: string, sessionId: st
         return meta;
       }),
 
-    dataStore: (meta) => withTtl(kv, () => dataTtlSeconds(meta, now())),
+    dataStore: (meta) => withTtl(kv, () => dataTtlSeconds(meta(), now())),
     runtime: engineRuntimeOf(kv),
   };
 }

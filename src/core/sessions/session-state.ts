@@ -1,5 +1,5 @@
 import { isLive } from '../engine/head-record.ts';
-import type { VersionedRecords } from '../engine/versioned-records.ts';
+import type { Prefetched, VersionedRecords } from '../engine/versioned-records.ts';
 import { AppError } from '../errors.ts';
 import { jsonByteLength, type Json } from '../json.ts';
 import { retryOnConflict } from '../state/cas-retry.ts';
@@ -40,6 +40,12 @@ export interface SessionState {
   clear(): Promise<SessionClearResult>;
 }
 
+interface LiveRecords {
+  readonly records: VersionedRecords;
+  /** Absent when the generation was not the one guessed. */
+  readonly prefetched?: Prefetched;
+}
+
 export interface SessionStateOptions {
   /** Opens the session's handle; throws `SessionNotFound` for an id that names no session. */
   readonly session: () => SessionHandle;
@@ -64,25 +70,50 @@ export function createSessionState({
   quotaBytes,
   maxRecordBytes,
 }: SessionStateOptions): SessionState {
-  function valuesOf(handle: SessionHandle, meta: SessionMeta): ValueSpace {
-    return openValueSpace(
-      handle.dataStore(meta),
-      handle.keys.values(meta.kv_generation),
-      quotaBytes,
-      handle.runtime,
-    );
+  function valuesOf(handle: SessionHandle, generation: number, meta: () => SessionMeta): ValueSpace {
+    return openValueSpace(handle.dataStore(meta), handle.keys.values(generation), quotaBytes, handle.runtime);
   }
 
-  /** The live session's current generation of key-values, the call recorded as activity. */
+  /**
+   * The live session's current generation of key-values, the call recorded as activity,
+   * and what a call on `key` reads first, fetched in the same request as the session
+   * record. The generation is the one this worker saw last (`clear` moves it on); only
+   * after a `clear` by another worker is the head read again.
+   */
+  async function live(key: string, purpose: 'read' | 'write'): Promise<LiveRecords> {
+    const handle = session();
+    const seen = generationSeen(handle);
+    // The records are opened before the session record is read, which they need only
+    // to write (for its expiry), so that they can say what to read alongside it.
+    const read: { meta?: SessionMeta } = {};
+    const metaRead = (): SessionMeta => {
+      if (read.meta === undefined) throw new Error(`session ${handle.keys.meta} written before it was read`);
+      return read.meta;
+    };
+    const guessed = valuesOf(handle, seen.generation, metaRead).records;
+    const touched = await handle.touch(guessed.readKeys(key, purpose));
+    const meta = (read.meta = touched.meta);
+    if (meta.kv_generation === seen.generation) return { records: guessed, prefetched: touched.alongside };
+    seen.generation = meta.kv_generation;
+    return { records: valuesOf(handle, meta.kv_generation, metaRead).records };
+  }
+
+  function generationSeen(handle: SessionHandle): { generation: number } {
+    return handle.runtime.singleton('session-generation', handle.keys.meta, () => ({ generation: 0 }));
+  }
+
+  /** Like `live`, for calls that read no single key first. */
   async function liveRecords(): Promise<VersionedRecords> {
     const handle = session();
-    return valuesOf(handle, (await handle.touch()).meta).records;
+    const { meta } = await handle.touch();
+    return valuesOf(handle, meta.kv_generation, () => meta).records;
   }
 
   return {
     async get(key) {
       parseInput(sessionGetInputSchema, { key }, 'state.session.get input');
-      const current = await (await liveRecords()).read(key);
+      const { records, prefetched } = await live(key, 'read');
+      const current = await records.read(key, prefetched);
       return current !== undefined && isLive(current.head)
         ? { value: current.head.value, found: true }
         : { value: null, found: false };
@@ -91,7 +122,8 @@ export function createSessionState({
     async set(key, value) {
       parseInput(sessionSetInputSchema, { key, value }, 'state.session.set input');
       assertAtMost(`value of ${JSON.stringify(key.slice(0, 80))}`, jsonByteLength(value), maxRecordBytes);
-      const outcome = await (await liveRecords()).write(key, value);
+      const { records, prefetched } = await live(key, 'write');
+      const outcome = await records.write(key, value, { prefetched });
       // Without an expected version a write always commits.
       if (!outcome.committed)
         throw new AppError('DatabaseError', `set of ${JSON.stringify(key)} did not commit`);
@@ -101,7 +133,8 @@ export function createSessionState({
 
     async delete(key) {
       parseInput(sessionDeleteInputSchema, { key }, 'state.session.delete input');
-      const outcome = await (await liveRecords()).remove(key);
+      const { records, prefetched } = await live(key, 'read');
+      const outcome = await records.remove(key, { prefetched });
       return outcome.removed
         ? { previous_value: outcome.previous.value, deleted: true }
         : { previous_value: null, deleted: false };
@@ -124,7 +157,8 @@ export function createSessionState({
         await handle.commit(entry, { kv_generation: entry.meta.kv_generation + 1 });
         return entry.meta;
       });
-      return { removed_count: await valuesOf(handle, cleared).purge() };
+      generationSeen(handle).generation = cleared.kv_generation + 1;
+      return { removed_count: await valuesOf(handle, cleared.kv_generation, () => cleared).purge() };
     },
   };
 }

@@ -127,7 +127,7 @@ export function createSessions(kv: KvStore, options: SessionsOptions = {}): Sess
     async end(tenant, sessionId, access) {
       const session = sessionHandle(withAccess(access), tenant, sessionId);
       const meta = await session.end();
-      const store = session.dataStore(meta);
+      const store = session.dataStore(() => meta);
       const values = openValueSpace(
         store,
         session.keys.values(meta.kv_generation),

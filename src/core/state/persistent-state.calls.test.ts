@@ -2,7 +2,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createSqliteKvStore } from '../../adapters/embedded/sqlite-kv-store.ts';
 import type { KvStore } from '../../ports/kv-store.ts';
 import { countingCalls } from '../../testing/kv-spies.ts';
-import { createEngineRuntime, type EngineRuntime } from '../engine/engine-runtime.ts';
+import { heldBackground } from '../../testing/held-background.ts';
+import { createEngineRuntime } from '../engine/engine-runtime.ts';
 import { createPersistentState, type PersistentState } from './persistent-state.ts';
 
 // The store calls each capability makes before it answers (on Dapr each is a sidecar
@@ -11,28 +12,8 @@ import { createPersistentState, type PersistentState } from './persistent-state.
 
 let kv: KvStore;
 let counting: ReturnType<typeof countingCalls>;
-let held: (() => Promise<void>)[];
 let state: PersistentState;
-
-/** A runtime whose background work waits for `drain()`. */
-function heldRuntime(): EngineRuntime {
-  const singletons = new Map<string, unknown>();
-  return {
-    background: {
-      run: (_what, task) => void held.push(task),
-      settle: drain,
-    },
-    singleton<T>(kind: string, namespace: string, create: () => T): T {
-      const id = `${kind}/${namespace}`;
-      if (!singletons.has(id)) singletons.set(id, create());
-      return singletons.get(id) as T;
-    },
-  };
-}
-
-async function drain(): Promise<void> {
-  while (held.length > 0) await Promise.all(held.splice(0).map((task) => task()));
-}
+let drain: () => Promise<void>;
 
 /** The store calls `call` made before it answered, and the keys they read. */
 async function callsOf(call: () => Promise<unknown>): Promise<{ calls: number; keysRead: number }> {
@@ -47,8 +28,9 @@ beforeEach(async () => {
   kv = createSqliteKvStore({ path: ':memory:' });
   await kv.init();
   counting = countingCalls(kv);
-  held = [];
-  state = createPersistentState(counting.store, { tenant: 't1', agent: 'a1', runtime: heldRuntime() });
+  const held = heldBackground();
+  drain = held.drain;
+  state = createPersistentState(counting.store, { tenant: 't1', agent: 'a1', runtime: held.runtime });
 });
 afterEach(() => kv.close());
 

@@ -9,7 +9,8 @@ import {
   startPostgres,
   startRedis,
 } from '../../testing/harness/index.ts';
-import { createEngineRuntime, type EngineRuntime } from '../engine/engine-runtime.ts';
+import { createEngineRuntime } from '../engine/engine-runtime.ts';
+import { heldBackground } from '../../testing/held-background.ts';
 import { AppError } from '../errors.ts';
 import { createPersistentState } from './persistent-state.ts';
 
@@ -22,20 +23,6 @@ function counted(sidecar: SidecarClient): { sidecar: SidecarClient; requests: ()
   return {
     sidecar: { ...sidecar, request: (request) => (requests++, sidecar.request(request)) },
     requests: () => requests,
-  };
-}
-
-/** A runtime whose background work waits for `drain()`, so counts stop at the answer. */
-function heldRuntime(): EngineRuntime & { drain(): Promise<void> } {
-  const held: (() => Promise<void>)[] = [];
-  const inner = createEngineRuntime();
-  const drain = async () => {
-    while (held.length > 0) await Promise.all(held.splice(0).map((task) => task()));
-  };
-  return {
-    background: { run: (_what, task) => void held.push(task), settle: drain },
-    singleton: (kind, namespace, create) => inner.singleton(kind, namespace, create),
-    drain,
   };
 }
 
@@ -73,10 +60,10 @@ describeWithDapr('persistent state on daprd', () => {
     describe(name, () => {
       it('answers create in 4 sidecar requests, update in 2, get in 1 and delete in 2', async () => {
         const { kv, requests } = stores.get(storeName)!;
-        const runtime = heldRuntime();
-        const state = createPersistentState(kv, { tenant: 'calls', agent: storeName, runtime });
+        const held = heldBackground();
+        const state = createPersistentState(kv, { tenant: 'calls', agent: storeName, runtime: held.runtime });
         const requestsOf = async (call: () => Promise<unknown>) => {
-          await runtime.drain();
+          await held.drain();
           const before = requests();
           await call();
           return requests() - before;
@@ -86,7 +73,7 @@ describeWithDapr('persistent state on daprd', () => {
         expect(await requestsOf(() => state.set('k', 'longer'))).toBe(2);
         expect(await requestsOf(() => state.get('k'))).toBe(1);
         expect(await requestsOf(() => state.delete('k'))).toBe(2);
-        await runtime.drain();
+        await held.drain();
         expect(await state.usage()).toEqual({ bytes: 3 });
       });
 

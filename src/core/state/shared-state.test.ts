@@ -7,6 +7,7 @@ import type { EventBus } from '../../ports/event-bus.ts';
 import type { KvStore } from '../../ports/kv-store.ts';
 import { gatedSave, recordingWrites } from '../../testing/kv-spies.ts';
 import { createEngineRuntime } from '../engine/engine-runtime.ts';
+import { heldBackground } from '../../testing/held-background.ts';
 import { createKeyIndex } from './key-index.ts';
 import { assertSharedInvariants } from './shared-invariants.ts';
 import { SharedModel } from './shared-model.ts';
@@ -555,22 +556,6 @@ describe('shared state: concurrent writers', () => {
   });
 });
 
-/**
- * A runtime whose background work waits until `drain()`, so that a test sees exactly
- * the store calls made before an answer.
- */
-function heldRuntime() {
-  const runtime = createEngineRuntime();
-  const held: (() => Promise<void>)[] = [];
-  const background = {
-    run: (_: string, task: () => Promise<void>) => void held.push(task),
-    async settle() {
-      for (let task = held.shift(); task !== undefined; task = held.shift()) await task();
-    },
-  };
-  return { runtime: { ...runtime, singleton: runtime.singleton, background }, drain: background.settle };
-}
-
 /** A store that counts the calls made through it. */
 function counting(inner: KvStore) {
   const calls: string[] = [];
@@ -588,7 +573,7 @@ function counting(inner: KvStore) {
 describe('shared state: store calls before the answer', () => {
   it('takes 1 call for a get, 2 for an update, at most 4 for a create and 3 for a delete', async () => {
     const { store, calls } = counting(kv);
-    const { runtime, drain } = heldRuntime();
+    const { runtime, drain } = heldBackground();
     const state = open({ runtime }, store);
     await state.set('a1', 'warm', 'up', 0);
     await drain();
