@@ -18,6 +18,14 @@ export const jsonSchema: z.ZodType<Json> = z
   )
   .meta({ id: 'JsonValue', description: 'Any JSON value.' });
 
+/**
+ * A value read back from a store, which `JSON.parse` produced: JSON by construction, so
+ * it is not walked again. (Walking every stored value with {@link jsonSchema}, once in
+ * the adapter and once more in the record's schema, cost a get more worker CPU than the
+ * rest of its own work.) Only its presence is checked.
+ */
+export const parsedJsonSchema: z.ZodType<Json> = z.custom<Json>((value) => value !== undefined);
+
 /** Bytes of the UTF-8 JSON encoding, which is what quotas and size limits count. */
 export function jsonByteLength(value: Json): number {
   return Buffer.byteLength(JSON.stringify(value), 'utf8');

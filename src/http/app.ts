@@ -35,6 +35,9 @@ export function createApp(options: AppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  // Hashing every body for a weak ETag cost more per get than the get's own work, and
+  // no client revalidates API answers; shared state sets its own ETag (the version).
+  app.set('etag', false);
   app.use(requestLogger(logger));
   if (metrics !== undefined) app.use(metrics.httpMiddleware());
   app.use(jsonBody(bodyLimit));

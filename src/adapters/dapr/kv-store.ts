@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { AppError } from '../../core/errors.ts';
-import { jsonSchema, type Json } from '../../core/json.ts';
+import { parsedJsonSchema, type Json } from '../../core/json.ts';
 import { DEFAULT_MAX_VALUE_BYTES } from '../../ports/limits.ts';
 import type { KvEntry, KvOperation, KvStore, KvStoreTraits, SaveOptions } from '../../ports/kv-store.ts';
 import { assertValidKvKey, assertValidTtl, assertValueFits } from '../../ports/kv-validation.ts';
@@ -51,7 +51,7 @@ const FLAVOUR_OF_TYPE: Readonly<Record<string, StateStoreFlavour>> = {
 const bulkItems = z.array(
   z.object({
     key: z.string(),
-    data: jsonSchema.optional(),
+    data: parsedJsonSchema.optional(),
     etag: z.string().optional(),
     error: z.string().optional(),
   }),

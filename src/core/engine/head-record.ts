@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { jsonSchema } from '../json.ts';
+import { parsedJsonSchema } from '../json.ts';
 
 /** Versions are zero-padded in store keys so that they sort; 12 digits is 10^12 versions. */
 export const VERSION_DIGITS = 12;
@@ -28,7 +28,7 @@ export const followUpSchema = z.object({
   version: z.int().min(1).max(MAX_VERSION),
   updated_at: z.iso.datetime(),
   deleted: z.literal(true).exactOptional(),
-  meta: z.record(z.string(), jsonSchema).exactOptional(),
+  meta: z.record(z.string(), parsedJsonSchema).exactOptional(),
 });
 export type FollowUp = z.infer<typeof followUpSchema>;
 
@@ -45,7 +45,7 @@ export type FollowUp = z.infer<typeof followUpSchema>;
 export const headSchema = z
   .object({
     key: z.string(),
-    value: jsonSchema,
+    value: parsedJsonSchema,
     version: z.int().min(0).max(MAX_VERSION),
     /** The version the key's current life began at: no version below it is visible. */
     since: z.int().min(0),
@@ -60,7 +60,7 @@ export const headSchema = z
     /** Committed changes, oldest first, whose after-commit work may not have run. */
     follow_ups: z.array(followUpSchema).min(1).exactOptional(),
     /** What the domain keeps beside the value (the last writer of a shared key). */
-    meta: z.record(z.string(), jsonSchema).exactOptional(),
+    meta: z.record(z.string(), parsedJsonSchema).exactOptional(),
   })
   .refine((head) => head.deleted !== true || (head.value === null && head.size_bytes === 0), {
     message: 'a tombstone holds no value',
@@ -69,11 +69,11 @@ export type Head = z.infer<typeof headSchema>;
 
 /** Version `version` of a key, written before the head moves past it and never changed. */
 export const historyRecordSchema = z.object({
-  value: jsonSchema,
+  value: parsedJsonSchema,
   version: z.int().min(1).max(MAX_VERSION),
   created_at: z.iso.datetime(),
   updated_at: z.iso.datetime(),
-  meta: z.record(z.string(), jsonSchema).exactOptional(),
+  meta: z.record(z.string(), parsedJsonSchema).exactOptional(),
 });
 export type HistoryRecord = z.infer<typeof historyRecordSchema>;
 
