@@ -74,7 +74,12 @@ export interface UsageShards {
   apply(key: string, intent: UsageIntent): Promise<void>;
   /** The counter as stored now (one bulk read). */
   read(): Promise<number>;
-  /** Recounts every shard from the heads and stores what did not change meanwhile. */
+  /** Applies what this worker has queued, joining a flush in flight. */
+  flush(): Promise<void>;
+  /**
+   * Recounts every shard from the heads and stores what did not change meanwhile;
+   * answers the sum of the live sizes, unapplied intents included.
+   */
   recount(): Promise<number>;
 }
 
@@ -89,7 +94,7 @@ function createUsageShards(kv: KvStore, runtime: EngineRuntime, options: UsageSh
   let refreshing = false;
   let queued = new Map<number, Map<string, UsageIntent>>();
   let queuedDelta = 0;
-  let flushing = false;
+  let flushing: Promise<void> | undefined;
   let idleTimer: NodeJS.Timeout | undefined;
 
   function decode(key: string, entry: KvEntry | undefined): Shard {
@@ -118,22 +123,22 @@ function createUsageShards(kv: KvStore, runtime: EngineRuntime, options: UsageSh
     });
   }
 
-  async function flush(): Promise<void> {
-    if (flushing) return;
-    flushing = true;
-    try {
-      while (queued.size > 0) {
-        const batch = queued;
-        queued = new Map();
-        const delta = sumDeltas(batch);
-        try {
-          await applyBatch(batch);
-        } finally {
-          queuedDelta -= delta;
-        }
+  /** Applies everything queued, joining the flush in flight if there is one. */
+  function flush(): Promise<void> {
+    flushing ??= applyQueued().finally(() => (flushing = undefined));
+    return flushing;
+  }
+
+  async function applyQueued(): Promise<void> {
+    while (queued.size > 0) {
+      const batch = queued;
+      queued = new Map();
+      const delta = sumDeltas(batch);
+      try {
+        await applyBatch(batch);
+      } finally {
+        queuedDelta -= delta;
       }
-    } finally {
-      flushing = false;
     }
   }
 
@@ -197,6 +202,7 @@ function createUsageShards(kv: KvStore, runtime: EngineRuntime, options: UsageSh
       shard.set(intent.id, intent);
       queuedDelta += intent.delta;
     }
+    // Intents queued while a flush is in flight join its next batch.
     runtime.background.run(`usage of ${namespace}`, flush);
   }
 
@@ -249,7 +255,8 @@ function createUsageShards(kv: KvStore, runtime: EngineRuntime, options: UsageSh
     // Their writers may have died before applying them: apply them here, as the writer
     // would (a shard skips an intent it already counted, so applying twice is harmless).
     for (const { key, intent } of unappliedIntents) queue(key, [intent]);
-    return total;
+    // What the heads hold: the counter, and what applying those will add to it.
+    return unappliedIntents.reduce((sum, { intent }) => sum + intent.delta, total);
   }
 
   /** A recount some time after this worker's last write, so that usage converges. */
@@ -289,6 +296,7 @@ function createUsageShards(kv: KvStore, runtime: EngineRuntime, options: UsageSh
 
     apply: (key, intent) => applyBatch(new Map([[shardOf(key), new Map([[intent.id, intent]])]])),
     read,
+    flush,
     recount,
   };
 }

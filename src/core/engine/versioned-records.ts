@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { AppError } from '../errors.ts';
 import { jsonByteLength, type Json } from '../json.ts';
 import type { KvEntry, KvOperation, KvStore } from '../../ports/kv-store.ts';
@@ -124,7 +124,7 @@ export interface VersionedRecords {
   history(head: Head, limit?: number): Promise<HistoryRecord[]>;
   /** Live heads of keys starting with `prefix` after `after`, sorted, at most `limit`. */
   list(options: ListOptions): Promise<{ heads: Head[]; cursor?: string }>;
-  /** The usage counter as stored (the sum of its shards). */
+  /** The usage counter as stored (the sum of its shards), once this worker's queue is applied. */
   usage(): Promise<number>;
   /**
    * Recounts usage from the heads and stores it. It reads every head, so it is also the
@@ -271,7 +271,7 @@ export function createVersionedRecords(kv: KvStore, options: VersionedRecordsOpt
   }
 
   function intentFor(delta: number): { pending?: UsageIntent } {
-    return delta === 0 ? {} : { pending: { id: randomUUID(), delta, at: Date.now() } };
+    return delta === 0 ? {} : { pending: { id: newIntentId(), delta, at: Date.now() } };
   }
 
   const loader = bulkLoader(kv, {
@@ -472,7 +472,10 @@ export function createVersionedRecords(kv: KvStore, options: VersionedRecordsOpt
       }
     },
 
-    usage: () => usage.read(),
+    async usage() {
+      await usage.flush();
+      return usage.read();
+    },
     recountUsage: () => usage.recount(),
     bulkLoad: (items, bulkOptions) => loader.load(items, bulkOptions?.preserveVersions ?? true),
     settle: () => runtime.background.settle(),
@@ -487,6 +490,14 @@ function decodeHistory(storeKey: string, version: number, entry: KvEntry): Histo
 }
 
 /** One version as history records and answers hold it. */
+/**
+ * 96 random bits in 16 characters, a third of a UUID's 36: every usage shard remembers
+ * the last 512 ids it applied, and reads and writes them with every batch.
+ */
+function newIntentId(): string {
+  return randomBytes(12).toString('base64url');
+}
+
 export function versionOf({
   value,
   version,
