@@ -9,7 +9,7 @@ import { bodyOf, callContext } from '../call-context.ts';
 /**
  * Encrypted backups (spec/000 `state.backup.*`). The spec's four run their capability
  * through the invoker, so permission classes apply here as on the RPC:
- * - `POST /v1/backups` `{agent?}`: start a backup; `202` with its id, `Location` its status
+ * - `POST /v1/backups` `{agent?}`: start a backup job; `201` with its id, `Location` its status
  * - `GET  /v1/backups`: complete backups, newest first
  * - `POST /v1/backups/{id}/restore` `{agent?}`: restore
  * - `POST /v1/backups/{id}/export` `{path}`: export to a file on the worker
@@ -22,7 +22,7 @@ export function backupRoutes(invoke: CapabilityInvoker, backups: Backups): Route
   router.post('/v1/backups', async (req, res) => {
     const started = (await invoke('state.backup.create', callContext(req), bodyOf(req))) as { backup_id?: string };
     if (started.backup_id !== undefined) res.location(`/v1/backups/${started.backup_id}`);
-    res.status(202).json(started);
+    res.status(201).json(started);
   });
   router.get('/v1/backups', async (req, res) => {
     res.json(await invoke('state.backup.list', callContext(req), {}));
