@@ -3,7 +3,11 @@ import { pipeline, Readable, type Transform } from 'node:stream';
 import { createGunzip, createGzip } from 'node:zlib';
 import { AppError, isAppError } from '../core/errors.ts';
 import type { BlobStore } from '../ports/blob-store.ts';
-import { createLargeObjectStore, type LargeObjectStore, type ObjectManifest } from '../storage/large-object-store.ts';
+import {
+  createLargeObjectStore,
+  type LargeObjectStore,
+  type ObjectManifest,
+} from '../storage/large-object-store.ts';
 import {
   assertManifestAuthentic,
   BACKUP_FORMAT,
@@ -13,7 +17,14 @@ import {
   type BackupManifest,
 } from './backup-manifest.ts';
 import { decodeRecords, encodeRecords, type StateRecord } from './backup-records.ts';
-import { decryptChunks, decryptionFailed, deriveBackupKeys, encryptChunks, FRAME_OVERHEAD, openFrame } from './chunk-cipher.ts';
+import {
+  decryptChunks,
+  decryptionFailed,
+  deriveBackupKeys,
+  encryptChunks,
+  FRAME_OVERHEAD,
+  openFrame,
+} from './chunk-cipher.ts';
 import type { Vault } from './vault.ts';
 
 export interface BackupArchiveOptions {
@@ -55,7 +66,10 @@ export interface BackupArchive {
    * Checks a backup without restoring it: every chunk (and every record) at 100, else a
    * random `percent` of its parts, each checksum and chunk authenticated.
    */
-  verify(manifest: BackupManifest, percent: number): Promise<{ chunks_checked: number; parts_checked: number }>;
+  verify(
+    manifest: BackupManifest,
+    percent: number,
+  ): Promise<{ chunks_checked: number; parts_checked: number }>;
   /** Removes the manifest first (the backup stops existing), then its data. */
   remove(backupId: string): Promise<void>;
 }
@@ -64,11 +78,18 @@ const MANIFESTS = 'backup-manifests/';
 const dataKey = (backupId: string) => `backups/${backupId}/data`;
 const manifestKey = (backupId: string) => `${MANIFESTS}${backupId}.json`;
 
-export function createBackupArchive(blobs: BlobStore, vault: Vault, options: BackupArchiveOptions = {}): BackupArchive {
+export function createBackupArchive(
+  blobs: BlobStore,
+  vault: Vault,
+  options: BackupArchiveOptions = {},
+): BackupArchive {
   const { chunkBytes = 1024 * 1024 } = options;
   const frameBytes = chunkBytes + FRAME_OVERHEAD;
   if (frameBytes > blobs.limits.maxObjectBytes)
-    throw new AppError('InvalidInput', `chunkBytes must leave room for a frame in one blob of ${blobs.limits.maxObjectBytes} bytes`);
+    throw new AppError(
+      'InvalidInput',
+      `chunkBytes must leave room for a frame in one blob of ${blobs.limits.maxObjectBytes} bytes`,
+    );
   // Whole frames per part, so that a sampled part decrypts on its own.
   const framesPerPart = Math.floor(blobs.limits.maxObjectBytes / frameBytes);
   const objects: LargeObjectStore = createLargeObjectStore(blobs, { partBytes: framesPerPart * frameBytes });
@@ -106,7 +127,12 @@ export function createBackupArchive(blobs: BlobStore, vault: Vault, options: Bac
 
   async function* read(manifest: BackupManifest): AsyncGenerator<StateRecord> {
     const keys = await keysOf(manifest);
-    const plaintext = decryptChunks(checkedData(manifest), keys.encryption, manifest.backup_id, manifest.chunk_bytes);
+    const plaintext = decryptChunks(
+      checkedData(manifest),
+      keys.encryption,
+      manifest.backup_id,
+      manifest.chunk_bytes,
+    );
     const text = through(plaintext, createGunzip());
     try {
       yield* decodeRecords(manifest.backup_id, text);
@@ -130,9 +156,19 @@ export function createBackupArchive(blobs: BlobStore, vault: Vault, options: Bac
       const bytes = await blobs.get(part.key);
       if (bytes === undefined || createHash('sha256').update(bytes).digest('hex') !== part.sha256)
         throw decryptionFailed(manifest.backup_id, `part ${index} is missing or changed`);
-      for (let offset = 0, frame = index * framesPerPart; offset < bytes.byteLength; offset += frameBytes, frame++) {
+      for (
+        let offset = 0, frame = index * framesPerPart;
+        offset < bytes.byteLength;
+        offset += frameBytes, frame++
+      ) {
         const final = frame === manifest.chunks - 1;
-        openFrame(bytes.subarray(offset, offset + frameBytes), keys.encryption, manifest.backup_id, frame, final);
+        openFrame(
+          bytes.subarray(offset, offset + frameBytes),
+          keys.encryption,
+          manifest.backup_id,
+          frame,
+          final,
+        );
         chunks++;
       }
     }
@@ -233,7 +269,11 @@ export function createBackupArchive(blobs: BlobStore, vault: Vault, options: Bac
 
 /** A damaged data object is a backup that does not authenticate. */
 function asDecryptionFailed(backupId: string, error: unknown): unknown {
-  if (isAppError(error, 'ChecksumMismatch') || isAppError(error, 'KeyNotFound') || isAppError(error, 'VersionConflict'))
+  if (
+    isAppError(error, 'ChecksumMismatch') ||
+    isAppError(error, 'KeyNotFound') ||
+    isAppError(error, 'VersionConflict')
+  )
     return decryptionFailed(backupId, error.message, error);
   return error;
 }

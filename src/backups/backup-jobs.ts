@@ -27,7 +27,9 @@ export function createBackupJobs(blobs: BlobStore, staleAfterMs: number, now: ()
       if (bytes === undefined) return undefined;
       const parsed = backupJobSchema.safeParse(JSON.parse(Buffer.from(bytes).toString('utf8')));
       if (!parsed.success)
-        throw new AppError('IoError', `the status record of backup ${backupId} is damaged`, { cause: parsed.error });
+        throw new AppError('IoError', `the status record of backup ${backupId} is damaged`, {
+          cause: parsed.error,
+        });
       const job = parsed.data;
       if (job.status === 'running' && now().getTime() - Date.parse(job.updated_at) > staleAfterMs)
         return {

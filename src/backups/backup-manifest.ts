@@ -54,7 +54,10 @@ export function assertManifestAuthentic(manifest: BackupManifest, macKey: Buffer
   const { mac, ...rest } = manifest;
   const expected = Buffer.from(macOf(rest, macKey), 'hex');
   if (!timingSafeEqual(expected, Buffer.from(mac, 'hex')))
-    throw decryptionFailed(manifest.backup_id, 'its manifest does not authenticate: a wrong key, or it was edited');
+    throw decryptionFailed(
+      manifest.backup_id,
+      'its manifest does not authenticate: a wrong key, or it was edited',
+    );
 }
 
 /** The manifest stored for `backupId`; one that is not a manifest of it is `DecryptionFailed`. */
@@ -67,7 +70,10 @@ export function decodeBackupManifest(backupId: string, bytes: Uint8Array): Backu
   }
   const format = (json as { format?: unknown } | null)?.format;
   if (typeof format === 'string' && format.startsWith('agentstate.backup/') && format !== BACKUP_FORMAT)
-    throw new AppError('IncompatibleVersion', `backup ${backupId} has format ${format}; this release reads ${BACKUP_FORMAT}`);
+    throw new AppError(
+      'IncompatibleVersion',
+      `backup ${backupId} has format ${format}; this release reads ${BACKUP_FORMAT}`,
+    );
   const parsed = backupManifestSchema.safeParse(json);
   if (!parsed.success || parsed.data.backup_id !== backupId)
     throw decryptionFailed(backupId, 'its manifest is damaged', parsed.error);

@@ -52,7 +52,10 @@ export async function* encodeRecords(records: AsyncIterable<StateRecord>): Async
  * bytes authenticated, so a line that does not decode, or a missing or wrong end record,
  * means a backup written by something else: `DecryptionFailed` all the same.
  */
-export async function* decodeRecords(backupId: string, text: AsyncIterable<Uint8Array>): AsyncGenerator<StateRecord> {
+export async function* decodeRecords(
+  backupId: string,
+  text: AsyncIterable<Uint8Array>,
+): AsyncGenerator<StateRecord> {
   const decoder = new TextDecoder('utf-8', { fatal: true });
   let buffered = '';
   let count = 0;
@@ -60,7 +63,8 @@ export async function* decodeRecords(backupId: string, text: AsyncIterable<Uint8
   const take = (line: string): StateRecord | undefined => {
     if (ended) throw decryptionFailed(backupId, 'it has records after its end');
     const parsed = backupRecordSchema.safeParse(parseLine(backupId, line));
-    if (!parsed.success) throw decryptionFailed(backupId, `record ${count + 1} is not a backup record`, parsed.error);
+    if (!parsed.success)
+      throw decryptionFailed(backupId, `record ${count + 1} is not a backup record`, parsed.error);
     if (parsed.data.type === 'end') {
       if (parsed.data.records !== count) throw decryptionFailed(backupId, 'its record count does not match');
       ended = true;

@@ -12,7 +12,7 @@ export interface LoadOutcome {
 }
 
 /** Whether `record` belongs to what a restore of `agent` (or everything) writes. */
-export function isRestored(record: StateRecord, agent: string | undefined): boolean {
+function isRestored(record: StateRecord, agent: string | undefined): boolean {
   return agent === undefined || (record.type === 'persistent' && record.agent === agent);
 }
 

@@ -9,7 +9,9 @@ import { backupIdSchema, backupScopeSchema } from './backup-manifest.ts';
 const timestamp = z.iso.datetime();
 
 export const backupCreateInputSchema = z.strictObject({
-  agent: idSchema.exactOptional().describe("Back up only this agent's persistent state; omitted, a full backup."),
+  agent: idSchema
+    .exactOptional()
+    .describe("Back up only this agent's persistent state; omitted, a full backup."),
 });
 
 export const backupStatusSchema = z.enum(['running', 'complete', 'failed']);
@@ -21,7 +23,9 @@ export const backupCreateResultSchema = z.strictObject({
     .number()
     .int()
     .nonnegative()
-    .describe('Encrypted bytes written so far: 0 when the job starts; follow GET /v1/backups/{id} for the final size.'),
+    .describe(
+      'Encrypted bytes written so far: 0 when the job starts; follow GET /v1/backups/{id} for the final size.',
+    ),
   scope: backupScopeSchema,
   status: backupStatusSchema,
 });
@@ -42,7 +46,9 @@ export const backupListResultSchema = z.strictObject({
 
 export const backupRestoreInputSchema = z.strictObject({
   backup_id: backupIdSchema,
-  agent: idSchema.exactOptional().describe("Restore only this agent's state; omitted, everything in the backup."),
+  agent: idSchema
+    .exactOptional()
+    .describe("Restore only this agent's state; omitted, everything in the backup."),
 });
 
 export const backupRestoreResultSchema = z.strictObject({
@@ -54,7 +60,10 @@ export const backupRestoreResultSchema = z.strictObject({
 
 export const backupExportInputSchema = z.strictObject({
   backup_id: backupIdSchema,
-  path: z.string().min(1).describe("A directory (the file is named after the backup) or a file path on the worker's file system."),
+  path: z
+    .string()
+    .min(1)
+    .describe("A directory (the file is named after the backup) or a file path on the worker's file system."),
 });
 
 export const backupExportResultSchema = z.strictObject({

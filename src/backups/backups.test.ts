@@ -3,11 +3,17 @@ import { mkdir, mkdtemp, readdir, rm, chmod } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createEnvFileSecretSource, createFolderBlobStore, createMemoryEventBus, createSqliteKvStore } from '../adapters/embedded/index.ts';
+import {
+  createEnvFileSecretSource,
+  createFolderBlobStore,
+  createMemoryEventBus,
+  createSqliteKvStore,
+} from '../adapters/embedded/index.ts';
 import type { StateServices } from '../capabilities/state-services.ts';
 import type { Caller } from '../core/identity/caller.ts';
 import type { BlobStore } from '../ports/blob-store.ts';
 import type { Adapters } from '../service/adapters.ts';
+import { createAuditTrail } from '../core/state/shared-audit.ts';
 import { createStateServices } from '../service/state-services.ts';
 import { expectAppError } from '../testing/conformance/assertions.ts';
 
@@ -51,6 +57,8 @@ beforeEach(async () => {
 });
 afterEach(async () => {
   await services.backups.settle();
+  await services.shared('t1').settle();
+  await services.persistent('t1', 'agent-1').settle();
   for (const adapter of [adapters.kv, adapters.blobs, adapters.bus, adapters.secrets]) await adapter.close();
   await rm(root, { recursive: true, force: true });
 });
@@ -80,7 +88,11 @@ async function view() {
     const state = services.persistent('t1', agent);
     const keys: Record<string, unknown> = {};
     for (const { key } of (await state.list()).entries) {
-      keys[key] = (await state.history(key)).versions.map(({ value, created_at, updated_at }) => ({ value, created_at, updated_at }));
+      keys[key] = (await state.history(key)).versions.map(({ value, created_at, updated_at }) => ({
+        value,
+        created_at,
+        updated_at,
+      }));
     }
     agents[agent] = keys;
   }
@@ -127,7 +139,11 @@ describe('backups: create, list, restore', () => {
     const changedVersion = (await services.persistent('t1', 'agent-1').get('k0')).version;
 
     const result = await services.backups.restore(operator, id);
-    expect(result).toMatchObject({ restored: true, agents_restored: ['agent-1', 'agent-2'], shared_state_restored: true });
+    expect(result).toMatchObject({
+      restored: true,
+      agents_restored: ['agent-1', 'agent-2'],
+      shared_state_restored: true,
+    });
     expect(result.safety_backup_id).not.toBe(id);
     expect(await view()).toEqual(before);
     const restored = await services.persistent('t1', 'agent-1').get('k0');
@@ -141,8 +157,16 @@ describe('backups: create, list, restore', () => {
     expect(current.value).toBe(2);
     expect((await shared.set('agent-2', 'counter', 3, current.version)).version).toBe(current.version + 1);
 
+    const audited = (await createAuditTrail(adapters.kv, 't1').readAll()).filter((r) => r.action.startsWith('state.backup.'));
+    expect(audited.map((r) => [r.action, r.agent, 'backup_id' in r ? r.backup_id : '', 'outcome' in r ? r.outcome : ''])).toEqual([
+      ['state.backup.create', 'ops', id, 'ok'],
+      ['state.backup.restore', 'ops', id, 'ok'],
+    ]);
+
     // The safety backup holds what the restore overwrote.
-    expect((await services.backups.list(operator)).backups.map((b) => b.backup_id)).toContain(result.safety_backup_id);
+    expect((await services.backups.list(operator)).backups.map((b) => b.backup_id)).toContain(
+      result.safety_backup_id,
+    );
   });
 
   it('backs up and restores one agent, leaving the others and shared state alone', async () => {
@@ -188,7 +212,9 @@ describe('backups: create, list, restore', () => {
     const id = await backUp();
     expect((await services.backups.list(otherTenant)).count).toBe(0);
     const error = await expectAppError(services.backups.restore(otherTenant, id), 'BackupNotFound');
-    expect(error.recovery).toEqual([{ action: 'list_backups', description: 'Use state.backup.list to see available backups.' }]);
+    expect(error.recovery).toEqual([
+      { action: 'list_backups', description: 'Use state.backup.list to see available backups.' },
+    ]);
   });
 });
 
@@ -227,6 +253,8 @@ describe('backups: bad input and faults fail safely', () => {
       await expectAppError(services.backups.verify(operator, id, 100), 'DecryptionFailed');
     }
     expect(await view()).toEqual(changed);
+    const outcomes = (await createAuditTrail(adapters.kv, 't1').readAll()).map((r) => ('outcome' in r ? r.outcome : ''));
+    expect(outcomes.filter((outcome) => outcome === 'DecryptionFailed')).toHaveLength(2);
     env['AGENTSTATE_SECRET_AGENTSTATE_VAULT_KEY'] = '';
     await expectAppError(services.backups.restore(operator, id), 'VaultLocked');
     expect((await services.backups.list(operator)).count).toBe(1);
@@ -238,7 +266,9 @@ describe('backups: bad input and faults fail safely', () => {
     env['AGENTSTATE_SECRET_AGENTSTATE_VAULT_KEY'] = `${keyB},${keyA}`;
     const newer = await backUp();
     const manifests = await Promise.all(
-      [old, newer].map(async (id) => JSON.parse(Buffer.from((await adapters.blobs.get(`backup-manifests/${id}.json`))!).toString())),
+      [old, newer].map(async (id) =>
+        JSON.parse(Buffer.from((await adapters.blobs.get(`backup-manifests/${id}.json`))!).toString()),
+      ),
     );
     expect(manifests[0].key_id).not.toBe(manifests[1].key_id);
     await change();
@@ -305,7 +335,11 @@ describe('backups: bad input and faults fail safely', () => {
     it('a backup manifest edited', async () => {
       const key = `backup-manifests/${id}.json`;
       const manifest = JSON.parse(Buffer.from((await adapters.blobs.get(key))!).toString());
-      for (const edit of [{ scope: 'agent:agent-1' }, { records: manifest.records - 1 }, { created_at: '2020-01-01T00:00:00.000Z' }]) {
+      for (const edit of [
+        { scope: 'agent:agent-1' },
+        { records: manifest.records - 1 },
+        { created_at: '2020-01-01T00:00:00.000Z' },
+      ]) {
         await adapters.blobs.put(key, Buffer.from(JSON.stringify({ ...manifest, ...edit })));
         await expectRefused();
       }

@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import { AppError, isAppError } from '../core/errors.ts';
+import type { AuditTrail } from '../core/state/shared-audit.ts';
 import type { Caller } from '../core/identity/caller.ts';
 import type { BlobStore } from '../ports/blob-store.ts';
 import { createBackupArchive, type BackupArchive } from './backup-archive.ts';
@@ -6,7 +8,7 @@ import { exportBackupFile } from './backup-export.ts';
 import { newBackupId } from './backup-ids.ts';
 import { createBackupJobs } from './backup-jobs.ts';
 import type { BackupManifest } from './backup-manifest.ts';
-import { isRestored, loadRecords } from './backup-restore.ts';
+import { loadRecords } from './backup-restore.ts';
 import type {
   BackupCreateResult,
   BackupExportResult,
@@ -33,6 +35,8 @@ export interface BackupsOptions {
   readonly heartbeatMs?: number;
   /** Told of each successful backup and verification, for `/metrics`. */
   readonly observe?: (event: { kind: 'backup' | 'verify'; scope: string; at: Date }) => void;
+  /** The audit trail of a tenant, where every create, restore and export is recorded with its outcome. */
+  readonly audit: (tenant: string) => AuditTrail;
   /** Told of failures of background jobs, which have no caller to answer. */
   readonly report?: (what: string, error: unknown) => void;
   /** @default () => new Date() */
@@ -72,6 +76,7 @@ export function createBackups(options: BackupsOptions): Backups {
     blobs,
     vault,
     source,
+    audit,
     retention = 7,
     verifyAfterBackup = true,
     heartbeatMs = 5000,
@@ -85,6 +90,49 @@ export function createBackups(options: BackupsOptions): Backups {
   const jobs = createBackupJobs(blobs, heartbeatMs * 6, now);
   const running = new Set<Promise<void>>();
 
+  type AuditedAction = 'state.backup.create' | 'state.backup.restore' | 'state.backup.export';
+
+  /** Records that `caller` ran `action` on `backupId` and how it ended; never fails the action. */
+  async function record(
+    caller: Caller,
+    action: AuditedAction,
+    backupId: string,
+    error?: unknown,
+  ): Promise<void> {
+    const outcome = error === undefined ? 'ok' : isAppError(error) ? error.code : 'Internal';
+    await audit(caller.tenant)
+      .write([
+        {
+          id: randomUUID(),
+          tenant: caller.tenant,
+          at: now().toISOString(),
+          agent: caller.principal,
+          action,
+          permission: 'approval_required',
+          backup_id: backupId,
+          outcome,
+        },
+      ])
+      .catch((auditError: unknown) => report(`audit of ${action} ${backupId}`, auditError));
+  }
+
+  /** Runs `run`, auditing its outcome, success or error. */
+  async function audited<T>(
+    caller: Caller,
+    action: AuditedAction,
+    backupId: string,
+    run: () => Promise<T>,
+  ): Promise<T> {
+    try {
+      const result = await run();
+      await record(caller, action, backupId);
+      return result;
+    } catch (error) {
+      await record(caller, action, backupId, error);
+      throw error;
+    }
+  }
+
   async function manifestOf(caller: Caller, backupId: string): Promise<BackupManifest> {
     const manifest = await archive.manifest(backupId);
     // Another tenant's backup is as absent as a missing one.
@@ -95,7 +143,8 @@ export function createBackups(options: BackupsOptions): Backups {
   /** Writes a backup of `scope` now; the job record follows it. */
   async function backUp(tenant: string, scope: string, job: BackupJob): Promise<BackupManifest> {
     let written = 0;
-    let refreshed = Date.now();
+    // The first bytes refresh the record at once, so a follower sees the job move.
+    let refreshed = 0;
     const manifest = await archive.write({
       backupId: job.backup_id,
       tenant,
@@ -107,24 +156,34 @@ export function createBackups(options: BackupsOptions): Backups {
         if (Date.now() - refreshed < heartbeatMs) return;
         refreshed = Date.now();
         // A status write that fails only delays what a follower sees.
-        jobs.save({ ...job, updated_at: now().toISOString(), file_size_bytes: written }).catch(() => undefined);
+        jobs
+          .save({ ...job, updated_at: now().toISOString(), file_size_bytes: written })
+          .catch(() => undefined);
       },
     });
     observe({ kind: 'backup', scope, at: now() });
     return manifest;
   }
 
-  async function runJob(tenant: string, scope: string, job: BackupJob): Promise<void> {
+  async function runJob(caller: Caller, scope: string, job: BackupJob): Promise<void> {
+    const tenant = caller.tenant;
     try {
       const manifest = await backUp(tenant, scope, job);
       if (verifyAfterBackup) {
         await archive.verify(manifest, 100);
         observe({ kind: 'verify', scope, at: now() });
       }
-      await jobs.save({ ...job, status: 'complete', updated_at: now().toISOString(), file_size_bytes: manifest.file_size_bytes });
+      await jobs.save({
+        ...job,
+        status: 'complete',
+        updated_at: now().toISOString(),
+        file_size_bytes: manifest.file_size_bytes,
+      });
+      await record(caller, 'state.backup.create', job.backup_id);
       await applyRetention(tenant);
     } catch (error) {
       report(`backup ${job.backup_id}`, error);
+      await record(caller, 'state.backup.create', job.backup_id, error);
       await jobs
         .save({
           ...job,
@@ -164,16 +223,60 @@ export function createBackups(options: BackupsOptions): Backups {
     return job;
   }
 
+  /** The restore itself: checked in full, then a safety backup, then the load. */
+  async function restore(
+    caller: Caller,
+    backupId: string,
+    agent: string | undefined,
+  ): Promise<BackupRestoreResult> {
+    const manifest = await manifestOf(caller, backupId);
+    if (agent !== undefined && manifest.scope !== 'full' && manifest.scope !== `agent:${agent}`)
+      throw new AppError(
+        'InvalidInput',
+        `backup ${backupId} holds ${manifest.scope}, not agent ${JSON.stringify(agent)}`,
+      );
+    // Read it through once, writing nothing: a backup that does not authenticate to
+    // the end overwrites nothing.
+    for await (const record of archive.read(manifest)) void record;
+    const scope = agent !== undefined ? `agent:${agent}` : manifest.scope;
+    // Retention does not run here: it could remove the very backup being restored.
+    const safetyJob = await newJob(caller.tenant, scope);
+    const safety = await backUp(caller.tenant, scope, safetyJob);
+    await jobs.save({
+      ...safetyJob,
+      status: 'complete',
+      updated_at: now().toISOString(),
+      file_size_bytes: safety.file_size_bytes,
+    });
+    const outcome = await loadRecords(source(caller.tenant), archive.read(manifest), {
+      agent,
+      restoresShared: agent === undefined && manifest.scope === 'full',
+      owner: caller.principal,
+    });
+    return {
+      restored: true,
+      agents_restored: outcome.agents,
+      shared_state_restored: outcome.shared,
+      safety_backup_id: safety.backup_id,
+    };
+  }
+
   return {
     async create(caller, agent) {
       const scope = agent === undefined ? 'full' : `agent:${agent}`;
       // Fail closed, and say so to the caller: no key, no job.
       await vault.current();
       const job = await newJob(caller.tenant, scope);
-      const done = runJob(caller.tenant, scope, job);
+      const done = runJob(caller, scope, job);
       running.add(done);
       void done.finally(() => running.delete(done));
-      return { backup_id: job.backup_id, created_at: job.created_at, file_size_bytes: 0, scope, status: 'running' };
+      return {
+        backup_id: job.backup_id,
+        created_at: job.created_at,
+        file_size_bytes: 0,
+        scope,
+        status: 'running',
+      };
     },
 
     async status(caller, backupId) {
@@ -192,35 +295,14 @@ export function createBackups(options: BackupsOptions): Backups {
       return { backups, count: backups.length };
     },
 
-    async restore(caller, backupId, agent) {
-      const manifest = await manifestOf(caller, backupId);
-      if (agent !== undefined && manifest.scope !== 'full' && manifest.scope !== `agent:${agent}`)
-        throw new AppError('InvalidInput', `backup ${backupId} holds ${manifest.scope}, not agent ${JSON.stringify(agent)}`);
-      // Read it through once, writing nothing: a backup that does not authenticate to
-      // the end overwrites nothing.
-      for await (const record of archive.read(manifest)) void isRestored(record, agent);
-      const scope = agent !== undefined ? `agent:${agent}` : manifest.scope;
-      // Retention does not run here: it could remove the very backup being restored.
-      const safetyJob = await newJob(caller.tenant, scope);
-      const safety = await backUp(caller.tenant, scope, safetyJob);
-      await jobs.save({ ...safetyJob, status: 'complete', updated_at: now().toISOString(), file_size_bytes: safety.file_size_bytes });
-      const outcome = await loadRecords(source(caller.tenant), archive.read(manifest), {
-        agent,
-        restoresShared: agent === undefined && manifest.scope === 'full',
-        owner: caller.principal,
-      });
-      return {
-        restored: true,
-        agents_restored: outcome.agents,
-        shared_state_restored: outcome.shared,
-        safety_backup_id: safety.backup_id,
-      };
-    },
+    restore: (caller, backupId, agent) =>
+      audited(caller, 'state.backup.restore', backupId, () => restore(caller, backupId, agent)),
 
-    async export(caller, backupId, path) {
-      const manifest = await manifestOf(caller, backupId);
-      return exportBackupFile(manifest, archive.encrypted(manifest), path);
-    },
+    export: (caller, backupId, path) =>
+      audited(caller, 'state.backup.export', backupId, async () => {
+        const manifest = await manifestOf(caller, backupId);
+        return exportBackupFile(manifest, archive.encrypted(manifest), path);
+      }),
 
     async verify(caller, backupId, percent) {
       let manifest: BackupManifest;

@@ -3,6 +3,7 @@ import { createVault } from '../backups/vault.ts';
 import type { StateServices } from '../capabilities/state-services.ts';
 import type { Config, Limits } from '../config.ts';
 import { agentDirectory, registeringWrites } from '../core/state/agent-directory.ts';
+import { createAuditTrail } from '../core/state/shared-audit.ts';
 import { createSessions } from '../core/sessions/sessions.ts';
 import { createPersistentState } from '../core/state/persistent-state.ts';
 import { createSharedState } from '../core/state/shared-state.ts';
@@ -52,6 +53,7 @@ export function createStateServices(
         shared: () => shared(tenant),
         agents: () => agentDirectory(adapters.kv, tenant).list(),
       }),
+      audit: (tenant) => createAuditTrail(adapters.kv, tenant),
       ...(retention === undefined ? {} : { retention }),
       ...(chunkBytes === undefined ? {} : { chunkBytes }),
       ...(observe === undefined ? {} : { observe }),
