@@ -143,24 +143,32 @@ export function createBackups(options: BackupsOptions): Backups {
   /** Writes a backup of `scope` now; the job record follows it. */
   async function backUp(tenant: string, scope: string, job: BackupJob): Promise<BackupManifest> {
     let written = 0;
-    // The first bytes refresh the record at once, so a follower sees the job move.
-    let refreshed = 0;
-    const manifest = await archive.write({
-      backupId: job.backup_id,
-      tenant,
-      scope,
-      createdAt: new Date(job.created_at),
-      records: recordsOf(source(tenant), scope),
-      progress: (bytes) => {
-        written += bytes;
-        if (Date.now() - refreshed < heartbeatMs) return;
-        refreshed = Date.now();
-        // A status write that fails only delays what a follower sees.
-        jobs
-          .save({ ...job, updated_at: now().toISOString(), file_size_bytes: written })
-          .catch(() => undefined);
-      },
-    });
+    // A status write that fails only delays what a follower sees.
+    const refresh = () =>
+      void jobs
+        .save({ ...job, updated_at: now().toISOString(), file_size_bytes: written })
+        .catch(() => undefined);
+    // On a timer, not per chunk: gathering a chunk's worth of compressed state may take long.
+    const heartbeat = setInterval(refresh, heartbeatMs);
+    heartbeat.unref();
+    let manifest: BackupManifest;
+    try {
+      manifest = await archive.write({
+        backupId: job.backup_id,
+        tenant,
+        scope,
+        createdAt: new Date(job.created_at),
+        records: recordsOf(source(tenant), scope),
+        progress: (bytes) => {
+          // The first bytes refresh the record at once, so a follower sees the job move.
+          const first = written === 0;
+          written += bytes;
+          if (first) refresh();
+        },
+      });
+    } finally {
+      clearInterval(heartbeat);
+    }
     observe({ kind: 'backup', scope, at: now() });
     return manifest;
   }
