@@ -1,6 +1,5 @@
 import type { PersistentState } from '../core/state/persistent-state.ts';
 import type { SharedState } from '../core/state/shared-state.ts';
-import { retainedHistory } from '../portability/subject-export.ts';
 import type { PersistentRecord, SharedRecord, StateRecord } from './backup-records.ts';
 
 export interface BackupSource {
@@ -20,14 +19,20 @@ export async function* recordsOf(source: BackupSource, scope: string): AsyncGene
   yield* sharedRecords(source.shared());
 }
 
-/** The agent's live keys with their retained versions; keys deleted while being read are left out. */
+/**
+ * Keys per page of persistent state: values of a page are in memory at once, so it is
+ * small (at most this many values, each below the store's record limit).
+ */
+const PERSISTENT_PAGE = 32;
+
+/** The agent's live keys with their retained versions, a page of heads per bulk read. */
 async function* persistentRecords(state: PersistentState, agent: string): AsyncGenerator<PersistentRecord> {
   for (let cursor: string | undefined; ;) {
-    const page = await state.list(cursor === undefined ? {} : { cursor });
-    for (const { key } of page.entries) {
-      const versions = await retainedHistory(state, key);
-      if (versions.length > 0) yield { type: 'persistent', agent, key, versions };
-    }
+    const page = await state.versionsPage({
+      limit: PERSISTENT_PAGE,
+      ...(cursor === undefined ? {} : { cursor }),
+    });
+    for (const { key, versions } of page.keys) yield { type: 'persistent', agent, key, versions };
     if (page.cursor === undefined) return;
     cursor = page.cursor;
   }

@@ -16,6 +16,7 @@ import type { Adapters } from '../service/adapters.ts';
 import { createAuditTrail } from '../core/state/shared-audit.ts';
 import { createStateServices } from '../service/state-services.ts';
 import { expectAppError } from '../testing/conformance/assertions.ts';
+import type { BackupManifest } from './backup-manifest.ts';
 
 // Backups over the embedded adapters: a real SQLite store, a real folder of blobs and
 // env secrets. Small chunks and blobs so that a backup has many parts to tamper with.
@@ -64,6 +65,12 @@ afterEach(async () => {
 });
 
 const noise = () => randomBytes(120).toString('hex');
+
+/** The stored manifest of a backup, as the blob store holds it. */
+async function storedManifest(id: string): Promise<BackupManifest> {
+  const bytes = await adapters.blobs.get(`backup-manifests/${id}.json`);
+  return JSON.parse(Buffer.from(bytes!).toString()) as BackupManifest;
+}
 
 /** Two agents with history and some shared keys; answers what a reader sees. */
 async function seed() {
@@ -157,8 +164,17 @@ describe('backups: create, list, restore', () => {
     expect(current.value).toBe(2);
     expect((await shared.set('agent-2', 'counter', 3, current.version)).version).toBe(current.version + 1);
 
-    const audited = (await createAuditTrail(adapters.kv, 't1').readAll()).filter((r) => r.action.startsWith('state.backup.'));
-    expect(audited.map((r) => [r.action, r.agent, 'backup_id' in r ? r.backup_id : '', 'outcome' in r ? r.outcome : ''])).toEqual([
+    const audited = (await createAuditTrail(adapters.kv, 't1').readAll()).filter((r) =>
+      r.action.startsWith('state.backup.'),
+    );
+    expect(
+      audited.map((r) => [
+        r.action,
+        r.agent,
+        'backup_id' in r ? r.backup_id : '',
+        'outcome' in r ? r.outcome : '',
+      ]),
+    ).toEqual([
       ['state.backup.create', 'ops', id, 'ok'],
       ['state.backup.restore', 'ops', id, 'ok'],
     ]);
@@ -253,7 +269,9 @@ describe('backups: bad input and faults fail safely', () => {
       await expectAppError(services.backups.verify(operator, id, 100), 'DecryptionFailed');
     }
     expect(await view()).toEqual(changed);
-    const outcomes = (await createAuditTrail(adapters.kv, 't1').readAll()).map((r) => ('outcome' in r ? r.outcome : ''));
+    const outcomes = (await createAuditTrail(adapters.kv, 't1').readAll()).map((r) =>
+      'outcome' in r ? r.outcome : '',
+    );
     expect(outcomes.filter((outcome) => outcome === 'DecryptionFailed')).toHaveLength(2);
     env['AGENTSTATE_SECRET_AGENTSTATE_VAULT_KEY'] = '';
     await expectAppError(services.backups.restore(operator, id), 'VaultLocked');
@@ -265,12 +283,7 @@ describe('backups: bad input and faults fail safely', () => {
     const old = await backUp();
     env['AGENTSTATE_SECRET_AGENTSTATE_VAULT_KEY'] = `${keyB},${keyA}`;
     const newer = await backUp();
-    const manifests = await Promise.all(
-      [old, newer].map(async (id) =>
-        JSON.parse(Buffer.from((await adapters.blobs.get(`backup-manifests/${id}.json`))!).toString()),
-      ),
-    );
-    expect(manifests[0].key_id).not.toBe(manifests[1].key_id);
+    expect((await storedManifest(old)).key_id).not.toBe((await storedManifest(newer)).key_id);
     await change();
     await services.backups.restore(operator, old);
     expect(await view()).toEqual(before);
@@ -334,7 +347,7 @@ describe('backups: bad input and faults fail safely', () => {
 
     it('a backup manifest edited', async () => {
       const key = `backup-manifests/${id}.json`;
-      const manifest = JSON.parse(Buffer.from((await adapters.blobs.get(key))!).toString());
+      const manifest = await storedManifest(id);
       for (const edit of [
         { scope: 'agent:agent-1' },
         { records: manifest.records - 1 },

@@ -65,8 +65,8 @@ export interface Backups {
   restore(caller: Caller, backupId: string, agent?: string): Promise<BackupRestoreResult>;
   /** Writes the encrypted backup, self-contained, to a file on this worker's file system. */
   export(caller: Caller, backupId: string, path: string): Promise<BackupExportResult>;
-  /** Checks every chunk (100) or a sample of parts; `DecryptionFailed` on any damage. */
-  verify(caller: Caller, backupId: string | 'latest', percent: number): Promise<BackupVerifyResult>;
+  /** Checks every chunk (100) or a sample of parts of a backup (`latest`: the newest); `DecryptionFailed` on any damage. */
+  verify(caller: Caller, backupId: string, percent: number): Promise<BackupVerifyResult>;
   /** Waits for the jobs this worker started (tests, shutdown). */
   settle(): Promise<void>;
 }
