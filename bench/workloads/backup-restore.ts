@@ -141,7 +141,8 @@ export async function backupRestore(
         {
           title: `Backup and restore of ${(size / MB).toFixed(0)} MB on ${target.name}`,
           description:
-            `One agent's ${fmt.int(keys)} keys of ${VALUE_BYTES / 1024} KiB random text, backed up (gzip, AES-256-GCM in ` +
+            `One agent's ${fmt.int(keys)} keys of ${VALUE_BYTES / 1024} KiB random text (the worst case for compression, which ` +
+            `sets the pace of a backup), backed up (gzip, AES-256-GCM in ` +
             `chunks, parts on bindings.localstorage) and restored through the REST API, against reading the same heads ` +
             `through daprd's state API alone (bulk get of ${BASELINE_KEYS} keys a request, one request at a time). ` +
             `The worker's resident set is sampled every 100 ms. The backup is timed until its manifest is listed, its ` +
