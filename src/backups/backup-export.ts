@@ -2,6 +2,7 @@ import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { writeFileWhole } from '../cli/output.ts';
+import { AppError, isAppError } from '../core/errors.ts';
 import { encodeBackupManifest, type BackupManifest } from './backup-manifest.ts';
 import type { BackupExportResult } from './backup-schemas.ts';
 
@@ -34,6 +35,16 @@ export async function exportBackupFile(
       yield bytes;
     }
   }
-  await writeFileWhole(target, Readable.toWeb(Readable.from(file())) as ReadableStream<Uint8Array>);
+  try {
+    await writeFileWhole(target, Readable.toWeb(Readable.from(file())) as ReadableStream<Uint8Array>);
+  } catch (error) {
+    if (!isAppError(error, 'IoError')) throw error;
+    throw new AppError('IoError', error.message, {
+      cause: error,
+      recovery: [
+        { action: 'check_path', description: 'Verify the destination path exists and is writable.' },
+      ],
+    });
+  }
   return { exported_path: target, size_bytes: size };
 }

@@ -391,7 +391,11 @@ describe('backups: bad input and faults fail safely', () => {
     const file = await services.backups.export(operator, id, join(dir, 'copy.bin'));
     expect(file.size_bytes).toBe(exported.size_bytes);
 
-    await expectAppError(services.backups.export(operator, id, join(root, 'missing', 'x.bin')), 'IoError');
+    const unwritable = await expectAppError(
+      services.backups.export(operator, id, join(root, 'missing', 'x.bin')),
+      'IoError',
+    );
+    expect(unwritable.recovery.map((hint) => hint.action)).toEqual(['check_path']);
     // A backup that fails while being copied leaves no partial file either.
     const [part] = await dataParts(adapters.blobs, id);
     await adapters.blobs.delete(part!);

@@ -40,14 +40,12 @@ export async function* encryptChunks(
   backupId: string,
   chunkBytes: number,
 ): AsyncGenerator<Uint8Array> {
-  let index = 0;
-  let pending: Uint8Array | undefined;
-  for await (const chunk of fixedSizeParts(source, chunkBytes)) {
-    if (pending !== undefined) yield seal(pending, key, associatedData(backupId, index++, false));
-    // `fixedSizeParts` reuses nothing, so holding the chunk back one step is safe.
-    pending = chunk;
+  let sealed = 0;
+  for await (const { item, index, last } of withPosition(fixedSizeParts(source, chunkBytes))) {
+    yield seal(item, key, associatedData(backupId, index, last));
+    sealed++;
   }
-  yield seal(pending ?? new Uint8Array(0), key, associatedData(backupId, index, true));
+  if (sealed === 0) yield seal(new Uint8Array(0), key, associatedData(backupId, 0, true));
 }
 
 /**
@@ -61,14 +59,27 @@ export async function* decryptChunks(
   backupId: string,
   chunkBytes: number,
 ): AsyncGenerator<Uint8Array> {
-  let index = 0;
-  let pending: Uint8Array | undefined;
-  for await (const frame of fixedSizeParts(frames, chunkBytes + FRAME_OVERHEAD)) {
-    if (pending !== undefined) yield open(pending, key, backupId, index++, false);
-    pending = frame;
+  let opened = 0;
+  for await (const { item, index, last } of withPosition(
+    fixedSizeParts(frames, chunkBytes + FRAME_OVERHEAD),
+  )) {
+    yield open(item, key, backupId, index, last);
+    opened++;
   }
-  if (pending === undefined) throw decryptionFailed(backupId, 'it holds no chunk at all');
-  yield open(pending, key, backupId, index, true);
+  if (opened === 0) throw decryptionFailed(backupId, 'it holds no chunk at all');
+}
+
+/** Each item with its index and whether it is the last, which takes holding one item back. */
+async function* withPosition<T>(
+  source: AsyncIterable<T>,
+): AsyncGenerator<{ item: T; index: number; last: boolean }> {
+  let index = 0;
+  let pending: { item: T } | undefined;
+  for await (const item of source) {
+    if (pending !== undefined) yield { item: pending.item, index: index++, last: false };
+    pending = { item };
+  }
+  if (pending !== undefined) yield { item: pending.item, index, last: true };
 }
 
 /** Opens one frame on its own: `index` and `final` as `encryptChunks` gave them (for sampled verification). */
