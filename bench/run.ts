@@ -22,21 +22,32 @@ import { distinctKeys } from './workloads/distinct-keys.ts';
 import { embeddedVsSqlite } from './workloads/embedded-vs-sqlite.ts';
 import { namespaceSize } from './workloads/namespace-size.ts';
 import { aesGcm } from './workloads/aes-gcm.ts';
+import { backupRestore } from './workloads/backup-restore.ts';
 import { persistentGetSet } from './workloads/persistent-get-set.ts';
 import { sharedCounter } from './workloads/shared-counter.ts';
 import { storeCalls } from './workloads/store-calls.ts';
 
-const USAGE = `usage: npm run bench -- [--quick] [--json] [--only a,b] [--concurrency 1,8,32] [--ops get,set] [--cpu-prof]
+const USAGE = `usage: npm run bench -- [--quick] [--json] [--only a,b] [--concurrency 1,8,32] [--ops get,set] [--backup-mib 1024] [--cpu-prof]
   --quick     1 s measurements, namespace 1k vs 10k keys (about 5 minutes)
   --json      machine-readable results on stdout (progress stays on stderr)
-  --only      some workloads: persistent,calls,distinct,counter,namespace,embedded,crypto
+  --only      some workloads: persistent,calls,distinct,counter,namespace,backup,embedded,crypto
               and/or stores: redis,postgres,embedded (BENCHMARKS.md is not written)
   --concurrency  the concurrencies of persistent and embedded get/set (BENCHMARKS.md is not written)
   --ops       only these of persistent and embedded get/set (BENCHMARKS.md is not written)
+  --backup-mib  MiB backed up and restored by the backup workload (default 1024, quick 64)
   --cpu-prof  write a CPU profile of each worker process to bench/profiles/;
               and a summary of each beside it (bench/profiles/<worker>.md)`;
 
-const WORKLOADS = ['persistent', 'calls', 'distinct', 'counter', 'namespace', 'embedded', 'crypto'] as const;
+const WORKLOADS = [
+  'persistent',
+  'calls',
+  'distinct',
+  'counter',
+  'namespace',
+  'backup',
+  'embedded',
+  'crypto',
+] as const;
 /** The workloads that run on daprd; each runs on Redis and on PostgreSQL. */
 const DAPR_WORKLOADS = ['persistent', 'calls', 'distinct', 'counter', 'namespace'] as const;
 const STORES = ['redis', 'postgres', 'embedded'] as const;
@@ -49,6 +60,7 @@ const { values: args } = parseArgs({
     only: { type: 'string' },
     concurrency: { type: 'string' },
     ops: { type: 'string' },
+    'backup-mib': { type: 'string' },
     'cpu-prof': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
@@ -72,8 +84,17 @@ if (
   process.stderr.write(`--concurrency takes whole numbers, --ops get and/or set\n${USAGE}\n`);
   process.exit(2);
 }
+const backupMib = Number(args['backup-mib'] ?? (args.quick ? 64 : 1024));
+if (!Number.isInteger(backupMib) || backupMib < 1) {
+  process.stderr.write(`--backup-mib takes a whole number of MiB\n${USAGE}\n`);
+  process.exit(2);
+}
 // A partial run is for development and profiling: it never overwrites BENCHMARKS.md.
-const partial = only !== undefined || args.concurrency !== undefined || args.ops !== undefined;
+const partial =
+  only !== undefined ||
+  args.concurrency !== undefined ||
+  args.ops !== undefined ||
+  args['backup-mib'] !== undefined;
 const pickedWorkloads = only?.filter((n) => (WORKLOADS as readonly string[]).includes(n)) ?? [];
 const pickedStores = only?.filter((n) => (STORES as readonly string[]).includes(n)) ?? [];
 const wants = (workload: (typeof WORKLOADS)[number]) =>
@@ -174,7 +195,8 @@ async function writeReadmeSummary(report: BenchReport): Promise<void> {
 let redis: RedisServer | undefined;
 let postgres: PostgresServer | undefined;
 try {
-  const daprWorkloads = DAPR_WORKLOADS.some(wants) && (wantsStore('redis') || wantsStore('postgres'));
+  const daprWorkloads =
+    ([...DAPR_WORKLOADS, 'backup'] as const).some(wants) && (wantsStore('redis') || wantsStore('postgres'));
   const machine = await describeMachine(repoRoot, daprWorkloads);
   progress(
     `load average ${machine.loadAverage.map((n) => n.toFixed(2)).join(', ')} on ${machine.cores} cores`,
@@ -197,10 +219,15 @@ try {
     await onTarget(
       'daprd + Redis',
       () => startDaprTarget('redis', servers, targetOptions),
-      (target) => daprRun(target, 'redis'),
+      async (target) => {
+        await daprRun(target, 'redis');
+        // On Redis only, last: it fills the store with a GiB nothing else should read.
+        if (wants('backup'))
+          await step('backup-redis', () => backupRestore(ctx, target, backupMib * 1024 * 1024));
+      },
     );
   }
-  if (redis !== undefined && wantsStore('postgres')) {
+  if (redis !== undefined && wantsStore('postgres') && DAPR_WORKLOADS.some(wants)) {
     if ((await findPostgresBinDir()) === undefined)
       skipped.push('daprd + PostgreSQL: PostgreSQL is not installed');
     else {

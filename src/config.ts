@@ -63,6 +63,16 @@ export const configSchema = z.object({
       .min(0)
       .default(500 * 1024 * 1024),
   }),
+  backups: z
+    .object({
+      /** Complete backups kept per tenant; older ones go after a new one succeeded. */
+      retention: z.coerce.number().int().min(1).default(7),
+      /** Plaintext bytes per encrypted chunk: memory per running backup is a few of these. */
+      chunkBytes: z.coerce.number().int().min(1024).max(2 * 1024 * 1024).default(1024 * 1024),
+      /** The secret holding the vault's master keys. */
+      vaultSecret: z.string().min(1).default('agentstate-vault-key'),
+    })
+    .prefault({}),
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -101,6 +111,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
       persistentQuotaBytes: env['AGENTSTATE_PERSISTENT_QUOTA_BYTES'],
       persistentRetention: env['AGENTSTATE_PERSISTENT_RETENTION'],
       sharedQuotaBytes: env['AGENTSTATE_SHARED_QUOTA_BYTES'],
+    },
+    backups: {
+      retention: env['AGENTSTATE_BACKUP_RETENTION'],
+      chunkBytes: env['AGENTSTATE_BACKUP_CHUNK_BYTES'],
+      vaultSecret: env['AGENTSTATE_VAULT_SECRET'],
     },
   };
   const parsed = configSchema.safeParse(withoutEmpty({ ...fromEnv, ...withoutEmpty(overrides) }));

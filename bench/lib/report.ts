@@ -21,11 +21,6 @@ export interface BenchReport {
 /** The design's budgets that no workload of this harness measures yet. */
 export const UNMEASURED_BUDGETS: readonly BudgetCheck[] = [
   {
-    budget: 'backup and restore of 1 GiB ≥ 0.8x reading it through the store; peak RSS < 256 MB',
-    met: undefined,
-    measured: 'not measured: no backup workload yet',
-  },
-  {
     budget: 'session snapshot export of 10k messages < 1 s, memory bounded',
     met: undefined,
     measured: 'not measured: no snapshot workload yet',

@@ -25,6 +25,8 @@ export interface WorkerHandle {
   waitQuiet(): Promise<boolean>;
   /** Writes keys `seedKey(from..to-1)` of one agent by the engine's bulk load, in the worker. */
   seed(request: SeedRequest): Promise<void>;
+  /** The worker process's resident set size now, in bytes. */
+  rss(): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -82,6 +84,10 @@ export async function startWorkerProcess(options: WorkerHandleOptions): Promise<
     },
     async seed(request) {
       await http.ok('POST', `${ready.controlUrl}/seed`, JSON.stringify(request));
+    },
+    async rss() {
+      const answer = await http.ok('GET', `${ready.controlUrl}/memory`);
+      return (JSON.parse(answer.text) as { rss: number }).rss;
     },
     async stop() {
       await proc.stop(15_000);

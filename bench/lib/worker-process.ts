@@ -12,17 +12,19 @@ import { createStateServices } from '../../src/service/state-services.ts';
 import { startWorker } from '../../src/service/worker.ts';
 import { TEST_TOKEN_KEY } from '../../src/testing/api/test-worker.ts';
 import { countingKvStore, type CountingKvStore, type KvCounters } from './counting-kv-store.ts';
-import { seedKey, seedValue } from './seed-keys.ts';
+import { largeSeedValue, seedKey, seedValue } from './seed-keys.ts';
 import { WORKER_READY, seedRequestSchema, workerSpecSchema, type SeedRequest } from './worker-spec.ts';
 
 const SEED_BATCH = 1_000;
+const SEED_BYTES = 4 * 1024 * 1024;
 
 // The agentstate worker of one bench target, in a process of its own as in production,
 // so the load generator does not share its event loop. It is configured like the test
 // workers of src/testing/api/test-worker.ts, with its store wrapped by a counting
 // KvStore, and answers the counters on a second loopback port:
 //   GET /counters · POST /counters/on (from zero) · POST /counters/off (answers the counts)
-//   POST /seed {tenant, agent, from, to}: writes keys seedKey(from..to-1) by bulk load
+//   POST /seed {tenant, agent, from, to, valueBytes?}: writes keys seedKey(from..to-1) by bulk load
+//   GET /memory: the process's resident set size now
 
 const spec = workerSpecSchema.parse(JSON.parse(process.env['BENCH_WORKER_SPEC'] ?? '{}'));
 let dataDir: string | undefined;
@@ -54,6 +56,11 @@ const control = createServer((req, res) => {
   if (counting === undefined) throw new Error('the worker has not started');
   if (req.method === 'POST' && req.url === '/seed') {
     void answerSeed(req, res);
+    return;
+  }
+  if (req.method === 'GET' && req.url === '/memory') {
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify({ rss: process.memoryUsage.rss() }));
     return;
   }
   if (req.method === 'POST' && req.url === '/counters/on') {
@@ -113,12 +120,17 @@ const worker = await startWorker(config, logger, {
 // take longer than the whole bench; the engine's bulk load (the restore path: many keys
 // per store call, the same records a write leaves) builds it far faster.
 const seedServices = createStateServices(worker.adapters, config.limits);
-async function seed({ tenant, agent, from, to }: SeedRequest): Promise<number> {
+async function seed({ tenant, agent, from, to, valueBytes }: SeedRequest): Promise<number> {
   const state = seedServices.persistent(tenant, agent);
-  for (let start = from; start < to; start += SEED_BATCH) {
+  // Large values go a few at a time, so the seed itself holds little in memory.
+  const batch = valueBytes === undefined ? SEED_BATCH : Math.max(1, Math.floor(SEED_BYTES / valueBytes));
+  for (let start = from; start < to; start += batch) {
     const items = [];
-    for (let i = start; i < Math.min(to, start + SEED_BATCH); i++)
-      items.push({ key: seedKey(i), value: seedValue(i) });
+    for (let i = start; i < Math.min(to, start + batch); i++)
+      items.push({
+        key: seedKey(i),
+        value: valueBytes === undefined ? seedValue(i) : largeSeedValue(valueBytes),
+      });
     await state.load(items);
   }
   await state.settle();

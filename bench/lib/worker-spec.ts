@@ -24,5 +24,7 @@ export const seedRequestSchema = z.object({
   agent: z.string(),
   from: z.number().int().min(0),
   to: z.number().int().min(0),
+  /** Bytes of each value's text, random and incompressible; absent: `seedValue(i)`, a few bytes. */
+  valueBytes: z.number().int().min(1).optional(),
 });
 export type SeedRequest = z.infer<typeof seedRequestSchema>;

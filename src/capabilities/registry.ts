@@ -1,4 +1,5 @@
 import { AppError } from '../core/errors.ts';
+import { backupCapabilities } from './backup-capabilities.ts';
 import type { Capability } from './capability.ts';
 import { persistentCapabilities } from './persistent-capabilities.ts';
 import { sessionCapabilities } from './session-capabilities.ts';
@@ -9,6 +10,7 @@ export const capabilities: readonly Capability[] = [
   ...sessionCapabilities,
   ...persistentCapabilities,
   ...sharedCapabilities,
+  ...backupCapabilities,
 ];
 
 const byName = new Map(capabilities.map((capability) => [capability.name, capability]));

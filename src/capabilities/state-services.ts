@@ -1,3 +1,4 @@
+import type { Backups } from '../backups/backups.ts';
 import type { Sessions } from '../core/sessions/sessions.ts';
 import type { PersistentState } from '../core/state/persistent-state.ts';
 import type { SharedState } from '../core/state/shared-state.ts';
@@ -13,4 +14,5 @@ export interface StateServices {
   persistent(tenant: string, agent: string): PersistentState;
   shared(tenant: string): SharedState;
   readonly watches: Watches;
+  readonly backups: Backups;
 }

@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { registerBackup } from './backup.ts';
 import { processIo, type CliIo } from './cli-io.ts';
 import { registerConfig } from './config.ts';
 import { asUsageError } from './exit-codes.ts';
@@ -34,5 +35,6 @@ Exit codes: 0 ok, 1 failure, 2 usage or invalid input, 3 unauthenticated or forb
   registerSnapshot(program, io);
   registerSubject(program, io);
   registerConfig(program, io);
+  registerBackup(program, io);
   return program;
 }

@@ -1,5 +1,5 @@
 import { Router, type Request, type RequestHandler } from 'express';
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ErrorCode } from '../core/errors.ts';
 
 /**
@@ -19,6 +19,12 @@ export interface Metrics {
    * recorded as `_other` rather than minting a new series.
    */
   observeCapability(name: string, seconds: number, outcome: 'ok' | ErrorCode): void;
+  /**
+   * Sets the time of the last successful backup or verification of `scope` (`full` or
+   * `agent:{name}`), labelled by the kind of scope (`full` or `agent`): agent names are
+   * ids, which no label carries.
+   */
+  observeBackup(kind: 'backup' | 'verify', scope: string, at: Date): void;
   /**
    * Express middleware counting and timing every HTTP request by method, route template
    * (the matched route's path under its router's mount path, or 'unmatched' — never the
@@ -103,6 +109,19 @@ export function createMetrics({ collectDefault = true }: MetricsOptions = {}): M
     registers,
   });
 
+  const lastBackup = new Gauge({
+    name: 'agentstate_backup_last_success_timestamp_seconds',
+    help: 'Unix time of the last successful backup this worker made, by kind of scope (full or agent).',
+    labelNames: ['scope'] as const,
+    registers,
+  });
+  const lastVerify = new Gauge({
+    name: 'agentstate_backup_verify_last_success_timestamp_seconds',
+    help: 'Unix time of the last successful backup verification this worker ran, by kind of scope (full or agent).',
+    labelNames: ['scope'] as const,
+    registers,
+  });
+
   const known = new Set<string>();
   /** Bounds the capability label; a new capability's failure counters start at 0 so `rate()` works. */
   function capabilityLabel(name: string): string {
@@ -125,6 +144,10 @@ export function createMetrics({ collectDefault = true }: MetricsOptions = {}): M
       else if (outcome === 'QuotaExceeded') quotaRejections.inc({ capability });
       else if (outcome !== 'ok' && storeErrorCodes.has(outcome))
         storeErrors.inc({ capability, code: outcome });
+    },
+    observeBackup(kind, scope, at) {
+      const gauge = kind === 'backup' ? lastBackup : lastVerify;
+      gauge.set({ scope: scope === 'full' ? 'full' : 'agent' }, at.getTime() / 1000);
     },
     httpMiddleware() {
       return (req, res, next) => {

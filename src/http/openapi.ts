@@ -20,6 +20,7 @@ import {
   watchedChangeSchema,
 } from '../core/watch/watch-schemas.ts';
 import { errorStatus } from './error-status.ts';
+import { backupOperations } from './backup-openapi.ts';
 import { portabilityOperations } from './portability-openapi.ts';
 import { agentHeader, headerParameters, sessionHeader } from './openapi-headers.ts';
 import { publicPaths } from './openapi-public-paths.ts';
@@ -371,7 +372,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
   paths['/v1/capabilities'] = { get: catalogueOperation(schemas) };
   for (const capability of capabilities)
     paths[`/v1/capabilities/${capability.name}`] = rpcOperation(capability, schemas);
-  for (const operation of [...operations, ...portabilityOperations]) {
+  for (const operation of [...operations, ...portabilityOperations, ...backupOperations]) {
     (paths[operation.path] ??= {})[operation.method] = restOperation(operation, schemas);
   }
   schemas.named('Error', errorBodySchema, 'output');

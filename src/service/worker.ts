@@ -13,6 +13,7 @@ import { persistentRoutes } from '../http/routes/persistent.ts';
 import { sessionRoutes } from '../http/routes/sessions.ts';
 import { sharedRoutes } from '../http/routes/shared.ts';
 import { adminRoutes } from '../http/routes/admin.ts';
+import { backupRoutes } from '../http/routes/backups.ts';
 import { snapshotRoutes } from '../http/routes/snapshots.ts';
 import { createPortability } from '../portability/portability.ts';
 import { createStateWriter } from '../portability/state-writer.ts';
@@ -64,8 +65,12 @@ export async function startWorker(
   const adapters = wrapKv === undefined ? opened : { ...opened, kv: wrapKv(opened.kv) };
   const stops: Array<() => Promise<void>> = [];
   try {
-    const services = createStateServices(adapters, config.limits);
     const metrics = createMetrics();
+    const services = createStateServices(adapters, config.limits, {
+      ...config.backups,
+      observe: ({ kind, scope, at }) => metrics.observeBackup(kind, scope, at),
+      report: (what, error) => logger.error({ err: error }, `${what} failed`),
+    });
     const invoke = createCapabilityInvoker({
       services,
       observe: (name, seconds, outcome) => metrics.observeCapability(name, seconds, outcome),
@@ -104,6 +109,7 @@ export async function startWorker(
         sharedRoutes(invoke),
         snapshotRoutes(portability),
         adminRoutes(portability),
+        backupRoutes(invoke, services.backups),
       ],
     });
     const server: Server = app.listen(config.port, config.host);

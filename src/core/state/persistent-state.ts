@@ -68,6 +68,12 @@ export interface PersistentState {
   /** The bytes counted against the quota. */
   usage(): Promise<{ bytes: number }>;
   /**
+   * A page of live keys, sorted, each with its retained versions oldest first: the read
+   * path of backups. The heads come with the page's bulk read; a key's older versions
+   * cost one more bulk read, and only for keys that have any.
+   */
+  versionsPage(options?: { limit?: number; cursor?: string }): Promise<PersistentVersionsPage>;
+  /**
    * Writes many keys with their history, many per store call: the path of restores and
    * imports. Versions are kept where they are above what a key had, else renumbered
    * above it, so versions never go backwards. Idempotent: a retry after a failure
@@ -76,6 +82,11 @@ export interface PersistentState {
   load(items: readonly BulkItem[], options?: { preserveVersions?: boolean }): Promise<BulkLoadResult>;
   /** Waits for the background work this worker started for the agent (index, usage). */
   settle(): Promise<void>;
+}
+
+export interface PersistentVersionsPage {
+  readonly keys: { key: string; versions: ReturnType<typeof versionOf>[] }[];
+  readonly cursor?: string;
 }
 
 const DEFAULT_LIST_LIMIT = 1000;
@@ -168,6 +179,14 @@ export function createPersistentState(kv: KvStore, options: PersistentStateOptio
 
     async usage() {
       return { bytes: await records.usage() };
+    },
+
+    async versionsPage({ limit = DEFAULT_QUERY_LIMIT, cursor } = {}) {
+      const page = await listPage('', limit, cursor);
+      const keys = [];
+      for (const head of page.heads)
+        keys.push({ key: head.key, versions: (await records.history(head)).map(versionOf).reverse() });
+      return { keys, ...cursorOf(page) };
     },
 
     async load(items, loadOptions) {

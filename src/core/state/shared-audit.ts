@@ -13,7 +13,7 @@ import { assertValidNamespaceId } from './user-key.ts';
  * change it records, so that writing it again (a roll-forward after a crash) adds
  * nothing a reader counts twice.
  */
-export const auditRecordSchema = z.object({
+const sharedAuditRecordSchema = z.object({
   id: z.uuid(),
   tenant: idSchema,
   at: z.iso.datetime(),
@@ -25,6 +25,20 @@ export const auditRecordSchema = z.object({
   key: z.string(),
   version: z.int().min(1),
 });
+
+/** A backup, restore or export that ran (Approval Required), with its outcome: `ok` or the error code. */
+const backupAuditRecordSchema = z.object({
+  id: z.uuid(),
+  tenant: idSchema,
+  at: z.iso.datetime(),
+  agent: idSchema,
+  action: z.enum(['state.backup.create', 'state.backup.restore', 'state.backup.export']),
+  permission: z.literal('approval_required'),
+  backup_id: z.string(),
+  outcome: z.string(),
+});
+
+export const auditRecordSchema = z.union([sharedAuditRecordSchema, backupAuditRecordSchema]);
 export type AuditRecord = z.infer<typeof auditRecordSchema>;
 
 const pageSchema = z.object({ records: z.array(auditRecordSchema) });
@@ -166,7 +180,7 @@ export function createAuditTrail(kv: KvStore, tenant: string, options: AuditTrai
 }
 
 /** The audit record of a committed shared change. */
-export function auditRecordOf(event: SharedChangeEvent): AuditRecord {
+export function auditRecordOf(event: SharedChangeEvent): z.infer<typeof sharedAuditRecordSchema> {
   return {
     id: event.id,
     tenant: event.tenant,

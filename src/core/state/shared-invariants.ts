@@ -231,6 +231,7 @@ async function checkAudit(
 ): Promise<Map<string, SharedModelChange>> {
   const byChange = new Map<string, AuditRecord>();
   for (const record of await createAuditTrail(kv, tenant, { runtime: createEngineRuntime() }).readAll()) {
+    if (record.action !== 'state.shared.set' && record.action !== 'state.shared.delete') continue;
     const change = changeName({
       key: record.key,
       version: record.version,

@@ -1,6 +1,7 @@
 import type { Json } from '../json.ts';
 import type { EventBus } from '../../ports/event-bus.ts';
 import type { KvStore } from '../../ports/kv-store.ts';
+import type { BulkItem, BulkLoadResult } from '../engine/bulk-load.ts';
 import { engineRuntimeOf, type EngineRuntime } from '../engine/engine-runtime.ts';
 import type { KeyedFollowUp } from '../engine/follow-ups.ts';
 import { isLive, type Head } from '../engine/head-record.ts';
@@ -70,6 +71,13 @@ export interface SharedState {
   list(options?: SharedListInput): Promise<SharedListResult>;
   /** The bytes counted against the quota. */
   usage(): Promise<{ bytes: number }>;
+  /**
+   * Writes many keys by their writers (`meta.owner_agent`), many per store call: the
+   * path of restores. Versions are kept where above what a key had, else renumbered
+   * above it, so a writer holding an old version gets `VersionConflict`. Loaded keys
+   * publish no change events: the restore that loads them is audited as one action.
+   */
+  load(items: readonly BulkItem[]): Promise<BulkLoadResult>;
   /** Waits for the background work this worker started (events, audit, usage, clean-up). */
   settle(): Promise<void>;
 }
@@ -210,6 +218,15 @@ export function createSharedState(kv: KvStore, bus: EventBus, options: SharedSta
 
     async usage() {
       return { bytes: await records.usage() };
+    },
+
+    async load(items) {
+      for (const item of items) {
+        assertValidUserKey(item.key);
+        assertJsonValue(item.value);
+        sharedMetaOf(item.meta, item.key);
+      }
+      return records.bulkLoad(items, { preserveVersions: true });
     },
 
     settle: () => records.settle(),

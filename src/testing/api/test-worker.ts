@@ -27,6 +27,8 @@ export interface TestWorker {
 }
 
 export const TEST_TOKEN_KEY = 'agentstate-test-token-key-not-for-production';
+/** The vault master key of test workers: base64 of 32 bytes. */
+export const TEST_VAULT_KEY = Buffer.from('agentstate test vault key, no!!!').toString('base64');
 
 /**
  * A worker on the embedded store in a fresh folder, on a free loopback port, with a
@@ -35,7 +37,10 @@ export const TEST_TOKEN_KEY = 'agentstate-test-token-key-not-for-production';
  */
 export async function startEmbeddedTestWorker(env: Record<string, string> = {}): Promise<TestWorker> {
   const dataDir = await mkdtemp(join(tmpdir(), 'agentstate-api-'));
-  await writeFile(join(dataDir, 'secrets.json'), JSON.stringify({ 'agentstate-token-key': TEST_TOKEN_KEY }));
+  await writeFile(
+    join(dataDir, 'secrets.json'),
+    JSON.stringify({ 'agentstate-token-key': TEST_TOKEN_KEY, 'agentstate-vault-key': TEST_VAULT_KEY }),
+  );
   const config = loadConfig({
     PORT: '0',
     AGENTSTATE_STORE: 'embedded',
@@ -79,11 +84,14 @@ export async function startDaprTestWorker(
 /**
  * The components of `components/` for a test sidecar: state and both pub/sub on
  * `redis`, blobs in `<dir>/blobs`, secrets in `<dir>/secrets.json`, which this writes
- * with `TEST_TOKEN_KEY`.
+ * with `TEST_TOKEN_KEY` and `TEST_VAULT_KEY`.
  */
 export async function agentstateComponents(redis: RedisServer, dir: string): Promise<string[]> {
   const secretsFile = join(dir, 'secrets.json');
-  await writeFile(secretsFile, JSON.stringify({ 'agentstate-token-key': TEST_TOKEN_KEY }));
+  await writeFile(
+    secretsFile,
+    JSON.stringify({ 'agentstate-token-key': TEST_TOKEN_KEY, 'agentstate-vault-key': TEST_VAULT_KEY }),
+  );
   return [
     redisStateStore('agentstate-state', redis),
     redisPubSub('agentstate-pubsub', redis),

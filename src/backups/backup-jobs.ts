@@ -1,0 +1,46 @@
+import { AppError } from '../core/errors.ts';
+import type { BlobStore } from '../ports/blob-store.ts';
+import { backupJobSchema, type BackupJob } from './backup-schemas.ts';
+
+/**
+ * The status records of backup jobs, `backup-jobs/<id>.json` on the blob port, so that
+ * any worker answers for a job another one runs. A running job refreshes its record
+ * while it works; one not refreshed within `staleAfterMs` lost its worker and reads as
+ * failed. Its backup has no manifest, so it was never listed as complete.
+ */
+export interface BackupJobs {
+  save(job: BackupJob): Promise<void>;
+  /** The job's status, or `undefined` if there is no such job. */
+  get(backupId: string): Promise<BackupJob | undefined>;
+  remove(backupId: string): Promise<void>;
+}
+
+const jobKey = (backupId: string) => `backup-jobs/${backupId}.json`;
+
+export function createBackupJobs(blobs: BlobStore, staleAfterMs: number, now: () => Date): BackupJobs {
+  return {
+    async save(job) {
+      await blobs.put(jobKey(job.backup_id), Buffer.from(JSON.stringify(job), 'utf8'));
+    },
+    async get(backupId) {
+      const bytes = await blobs.get(jobKey(backupId));
+      if (bytes === undefined) return undefined;
+      const parsed = backupJobSchema.safeParse(JSON.parse(Buffer.from(bytes).toString('utf8')));
+      if (!parsed.success)
+        throw new AppError('IoError', `the status record of backup ${backupId} is damaged`, {
+          cause: parsed.error,
+        });
+      const job = parsed.data;
+      if (job.status === 'running' && now().getTime() - Date.parse(job.updated_at) > staleAfterMs)
+        return {
+          ...job,
+          status: 'failed',
+          error: { code: 'Unavailable', message: 'the worker running the backup stopped before it finished' },
+        };
+      return job;
+    },
+    async remove(backupId) {
+      await blobs.delete(jobKey(backupId));
+    },
+  };
+}

@@ -1,0 +1,96 @@
+import { z } from 'zod';
+import { idSchema } from '../core/identity/caller.ts';
+import { jsonSchema } from '../core/json.ts';
+import { exportedVersionSchema } from '../portability/subject-document.ts';
+import { decryptionFailed } from './chunk-cipher.ts';
+
+// What a backup holds before compression: one JSON record per line. Persistent keys
+// carry their retained versions in the subject export's shape (oldest first, the last
+// current); shared keys their value, version and last writer. The last line counts the
+// records before it, so a backup cut at a line boundary is not taken for whole.
+
+const persistentRecordSchema = z.strictObject({
+  type: z.literal('persistent'),
+  agent: idSchema,
+  key: z.string().min(1),
+  versions: z.array(exportedVersionSchema).min(1),
+});
+
+const sharedRecordSchema = z.strictObject({
+  type: z.literal('shared'),
+  key: z.string().min(1),
+  value: jsonSchema,
+  version: z.number().int().min(1),
+  owner_agent: idSchema,
+  updated_at: z.iso.datetime(),
+});
+
+const endRecordSchema = z.strictObject({ type: z.literal('end'), records: z.number().int().nonnegative() });
+
+const backupRecordSchema = z.discriminatedUnion('type', [
+  persistentRecordSchema,
+  sharedRecordSchema,
+  endRecordSchema,
+]);
+
+export type PersistentRecord = z.infer<typeof persistentRecordSchema>;
+export type SharedRecord = z.infer<typeof sharedRecordSchema>;
+export type StateRecord = PersistentRecord | SharedRecord;
+
+/** `records` as lines, closed by the end record. */
+export async function* encodeRecords(records: AsyncIterable<StateRecord>): AsyncGenerator<Uint8Array> {
+  let count = 0;
+  for await (const record of records) {
+    count++;
+    yield Buffer.from(`${JSON.stringify(record)}\n`, 'utf8');
+  }
+  yield Buffer.from(`${JSON.stringify({ type: 'end', records: count })}\n`, 'utf8');
+}
+
+/**
+ * The records of decrypted, decompressed `text`, one line in memory at a time. The
+ * bytes authenticated, so a line that does not decode, or a missing or wrong end record,
+ * means a backup written by something else: `DecryptionFailed` all the same.
+ */
+export async function* decodeRecords(
+  backupId: string,
+  text: AsyncIterable<Uint8Array>,
+): AsyncGenerator<StateRecord> {
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  let buffered = '';
+  let count = 0;
+  let ended = false;
+  const take = (line: string): StateRecord | undefined => {
+    if (ended) throw decryptionFailed(backupId, 'it has records after its end');
+    const parsed = backupRecordSchema.safeParse(parseLine(backupId, line));
+    if (!parsed.success)
+      throw decryptionFailed(backupId, `record ${count + 1} is not a backup record`, parsed.error);
+    if (parsed.data.type === 'end') {
+      if (parsed.data.records !== count) throw decryptionFailed(backupId, 'its record count does not match');
+      ended = true;
+      return undefined;
+    }
+    count++;
+    return parsed.data;
+  };
+  for await (const chunk of text) {
+    buffered += decoder.decode(chunk, { stream: true });
+    let newline = buffered.indexOf('\n');
+    while (newline >= 0) {
+      const record = take(buffered.slice(0, newline));
+      buffered = buffered.slice(newline + 1);
+      if (record !== undefined) yield record;
+      newline = buffered.indexOf('\n');
+    }
+  }
+  buffered += decoder.decode();
+  if (buffered !== '' || !ended) throw decryptionFailed(backupId, 'it ends before its end record');
+}
+
+function parseLine(backupId: string, line: string): unknown {
+  try {
+    return JSON.parse(line);
+  } catch (error) {
+    throw decryptionFailed(backupId, 'a record is not JSON', error);
+  }
+}

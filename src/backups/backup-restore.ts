@@ -1,0 +1,115 @@
+import type { BulkItem } from '../core/engine/bulk-load.ts';
+import { bulkItemOf } from '../portability/state-writer.ts';
+import type { PersistentRecord, SharedRecord, StateRecord } from './backup-records.ts';
+import type { BackupSource } from './backup-source.ts';
+
+/** Keys per bulk load: the engine's own round size. */
+const BATCH = 100;
+
+export interface LoadOutcome {
+  readonly agents: string[];
+  readonly shared: boolean;
+}
+
+/** Whether `record` belongs to what a restore of `agent` (or everything) writes. */
+function isRestored(record: StateRecord, agent: string | undefined): boolean {
+  return agent === undefined || (record.type === 'persistent' && record.agent === agent);
+}
+
+/**
+ * Makes the state of every agent in `records` (and with `restoresShared` the tenant's
+ * shared state) what the records say, through the engine's bulk-load path: each key gets its
+ * backed-up value and history under versions above any it had, and keys the backup does
+ * not hold are deleted. `records` must be authenticated already (the restore reads the
+ * backup once through before it writes); it is read once, holding one batch and the
+ * restored key names in memory. Shared keys the backup lacks are deleted as `owner`.
+ */
+export async function loadRecords(
+  source: BackupSource,
+  records: AsyncIterable<StateRecord>,
+  options: { agent: string | undefined; restoresShared: boolean; owner: string },
+): Promise<LoadOutcome> {
+  const { agent, restoresShared, owner } = options;
+  const agents: string[] = [];
+  let current: { agent: string; items: BulkItem[]; keys: Set<string> } | undefined;
+  let shared: { items: BulkItem[]; keys: Set<string> } | undefined;
+
+  async function flushAgent(): Promise<void> {
+    if (current === undefined || current.items.length === 0) return;
+    await source.persistent(current.agent).load(current.items, { preserveVersions: true });
+    current.items = [];
+  }
+  async function finishAgent(): Promise<void> {
+    if (current === undefined) return;
+    await flushAgent();
+    const state = source.persistent(current.agent);
+    await deleteExtras(
+      (cursor) => state.list(cursor === undefined ? {} : { cursor }),
+      current.keys,
+      (key) => state.delete(key),
+    );
+  }
+  async function flushShared(): Promise<void> {
+    if (shared === undefined || shared.items.length === 0) return;
+    await source.shared().load(shared.items);
+    shared.items = [];
+  }
+
+  for await (const record of records) {
+    if (!isRestored(record, agent)) continue;
+    if (record.type === 'persistent') {
+      if (current?.agent !== record.agent) {
+        await finishAgent();
+        current = { agent: record.agent, items: [], keys: new Set() };
+        agents.push(record.agent);
+      }
+      current.items.push(bulkItemOf(record satisfies PersistentRecord));
+      current.keys.add(record.key);
+      if (current.items.length >= BATCH) await flushAgent();
+    } else {
+      await finishAgent();
+      current = undefined;
+      shared ??= { items: [], keys: new Set() };
+      shared.items.push(sharedItemOf(record));
+      shared.keys.add(record.key);
+      if (shared.items.length >= BATCH) await flushShared();
+    }
+  }
+  await finishAgent();
+  // A full restore makes shared state the backup's, also when it held no shared key.
+  if (restoresShared) {
+    shared ??= { items: [], keys: new Set() };
+    await flushShared();
+    const state = source.shared();
+    await deleteExtras(
+      (cursor) => state.list(cursor === undefined ? {} : { cursor }),
+      shared.keys,
+      (key) => state.delete(owner, key),
+    );
+  }
+  return { agents, shared: restoresShared };
+}
+
+function sharedItemOf(record: SharedRecord): BulkItem {
+  return {
+    key: record.key,
+    value: record.value,
+    version: record.version,
+    updated_at: record.updated_at,
+    meta: { owner_agent: record.owner_agent },
+  };
+}
+
+/** Deletes the listed keys that are not in `kept`, page by page. */
+async function deleteExtras(
+  list: (cursor: string | undefined) => Promise<{ entries: { key: string }[]; cursor?: string }>,
+  kept: ReadonlySet<string>,
+  remove: (key: string) => Promise<unknown>,
+): Promise<void> {
+  for (let cursor: string | undefined; ;) {
+    const page = await list(cursor);
+    for (const { key } of page.entries) if (!kept.has(key)) await remove(key);
+    if (page.cursor === undefined) return;
+    cursor = page.cursor;
+  }
+}

@@ -1,0 +1,338 @@
+import { randomUUID } from 'node:crypto';
+import { AppError, isAppError } from '../core/errors.ts';
+import type { AuditTrail } from '../core/state/shared-audit.ts';
+import type { Caller } from '../core/identity/caller.ts';
+import type { BlobStore } from '../ports/blob-store.ts';
+import { createBackupArchive, type BackupArchive } from './backup-archive.ts';
+import { exportBackupFile } from './backup-export.ts';
+import { newBackupId } from './backup-ids.ts';
+import { createBackupJobs } from './backup-jobs.ts';
+import type { BackupManifest } from './backup-manifest.ts';
+import { loadRecords } from './backup-restore.ts';
+import type {
+  BackupCreateResult,
+  BackupExportResult,
+  BackupJob,
+  BackupListResult,
+  BackupRestoreResult,
+  BackupVerifyResult,
+} from './backup-schemas.ts';
+import { recordsOf, type BackupSource } from './backup-source.ts';
+import type { Vault } from './vault.ts';
+
+export interface BackupsOptions {
+  readonly blobs: BlobStore;
+  readonly vault: Vault;
+  /** The state of one tenant that backups read and restores write. */
+  readonly source: (tenant: string) => BackupSource;
+  /** Complete backups kept per tenant; older ones are removed after a new one succeeded. @default 7 */
+  readonly retention?: number;
+  /** Plaintext bytes per encrypted chunk. @default 1 MiB */
+  readonly chunkBytes?: number;
+  /** Whether each new backup is read back and checked in full after it was written. @default true */
+  readonly verifyAfterBackup?: boolean;
+  /** How often a running job refreshes its status record. @default 5000 */
+  readonly heartbeatMs?: number;
+  /** Told of each successful backup and verification, for `/metrics`. */
+  readonly observe?: (event: { kind: 'backup' | 'verify'; scope: string; at: Date }) => void;
+  /** The audit trail of a tenant, where every create, restore and export is recorded with its outcome. */
+  readonly audit: (tenant: string) => AuditTrail;
+  /** Told of failures of background jobs, which have no caller to answer. */
+  readonly report?: (what: string, error: unknown) => void;
+  /** @default () => new Date() */
+  readonly now?: () => Date;
+}
+
+/**
+ * Encrypted backups of a tenant's agents' persistent state and its shared state
+ * (spec/000 `state.backup.*`). Every operation stays within the caller's tenant; who
+ * may run it at all is the capability invoker's decision (permission classes).
+ */
+export interface Backups {
+  /**
+   * Starts a backup of one agent or of everything (`full`) and answers at once with
+   * its id; `status` follows it. `VaultLocked` (nothing written) if there is no key.
+   */
+  create(caller: Caller, agent?: string): Promise<BackupCreateResult>;
+  /** A job's status; `BackupNotFound` if there is none in the caller's tenant. */
+  status(caller: Caller, backupId: string): Promise<BackupJob>;
+  /** Complete backups, newest first. */
+  list(caller: Caller): Promise<BackupListResult>;
+  /**
+   * Checks the backup end to end, takes a safety backup of what it will overwrite,
+   * then overwrites. `DecryptionFailed` or `VaultLocked` before anything is written.
+   */
+  restore(caller: Caller, backupId: string, agent?: string): Promise<BackupRestoreResult>;
+  /** Writes the encrypted backup, self-contained, to a file on this worker's file system. */
+  export(caller: Caller, backupId: string, path: string): Promise<BackupExportResult>;
+  /** Checks every chunk (100) or a sample of parts of a backup (`latest`: the newest); `DecryptionFailed` on any damage. */
+  verify(caller: Caller, backupId: string, percent: number): Promise<BackupVerifyResult>;
+  /** Waits for the jobs this worker started (tests, shutdown). */
+  settle(): Promise<void>;
+}
+
+export function createBackups(options: BackupsOptions): Backups {
+  const {
+    blobs,
+    vault,
+    source,
+    audit,
+    retention = 7,
+    verifyAfterBackup = true,
+    heartbeatMs = 5000,
+    observe = () => undefined,
+    report = () => undefined,
+    now = () => new Date(),
+  } = options;
+  const archive: BackupArchive = createBackupArchive(blobs, vault, {
+    ...(options.chunkBytes === undefined ? {} : { chunkBytes: options.chunkBytes }),
+  });
+  const jobs = createBackupJobs(blobs, heartbeatMs * 6, now);
+  const running = new Set<Promise<void>>();
+
+  type AuditedAction = 'state.backup.create' | 'state.backup.restore' | 'state.backup.export';
+
+  /** Records that `caller` ran `action` on `backupId` and how it ended; never fails the action. */
+  async function record(
+    caller: Caller,
+    action: AuditedAction,
+    backupId: string,
+    error?: unknown,
+  ): Promise<void> {
+    const outcome = error === undefined ? 'ok' : isAppError(error) ? error.code : 'Internal';
+    await audit(caller.tenant)
+      .write([
+        {
+          id: randomUUID(),
+          tenant: caller.tenant,
+          at: now().toISOString(),
+          agent: caller.principal,
+          action,
+          permission: 'approval_required',
+          backup_id: backupId,
+          outcome,
+        },
+      ])
+      .catch((auditError: unknown) => report(`audit of ${action} ${backupId}`, auditError));
+  }
+
+  /** Runs `run`, auditing its outcome, success or error. */
+  async function audited<T>(
+    caller: Caller,
+    action: AuditedAction,
+    backupId: string,
+    run: () => Promise<T>,
+  ): Promise<T> {
+    try {
+      const result = await run();
+      await record(caller, action, backupId);
+      return result;
+    } catch (error) {
+      await record(caller, action, backupId, error);
+      throw error;
+    }
+  }
+
+  async function manifestOf(caller: Caller, backupId: string): Promise<BackupManifest> {
+    const manifest = await archive.manifest(backupId);
+    // Another tenant's backup is as absent as a missing one.
+    if (manifest === undefined || manifest.tenant !== caller.tenant) throw backupNotFound(backupId);
+    return manifest;
+  }
+
+  /** Writes a backup of `scope` now; the job record follows it. */
+  async function backUp(tenant: string, scope: string, job: BackupJob): Promise<BackupManifest> {
+    let written = 0;
+    // A status write that fails only delays what a follower sees.
+    const refresh = () =>
+      void jobs
+        .save({ ...job, updated_at: now().toISOString(), file_size_bytes: written })
+        .catch(() => undefined);
+    // On a timer, not per chunk: gathering a chunk's worth of compressed state may take long.
+    const heartbeat = setInterval(refresh, heartbeatMs);
+    heartbeat.unref();
+    let manifest: BackupManifest;
+    try {
+      manifest = await archive.write({
+        backupId: job.backup_id,
+        tenant,
+        scope,
+        createdAt: new Date(job.created_at),
+        records: recordsOf(source(tenant), scope),
+        progress: (bytes) => {
+          // The first bytes refresh the record at once, so a follower sees the job move.
+          const first = written === 0;
+          written += bytes;
+          if (first) refresh();
+        },
+      });
+    } finally {
+      clearInterval(heartbeat);
+    }
+    observe({ kind: 'backup', scope, at: now() });
+    return manifest;
+  }
+
+  async function runJob(caller: Caller, scope: string, job: BackupJob): Promise<void> {
+    const tenant = caller.tenant;
+    try {
+      const manifest = await backUp(tenant, scope, job);
+      if (verifyAfterBackup) {
+        await archive.verify(manifest, 100);
+        observe({ kind: 'verify', scope, at: now() });
+      }
+      await jobs.save({
+        ...job,
+        status: 'complete',
+        updated_at: now().toISOString(),
+        file_size_bytes: manifest.file_size_bytes,
+      });
+      await record(caller, 'state.backup.create', job.backup_id);
+      await applyRetention(tenant);
+    } catch (error) {
+      report(`backup ${job.backup_id}`, error);
+      await record(caller, 'state.backup.create', job.backup_id, error);
+      await jobs
+        .save({
+          ...job,
+          status: 'failed',
+          updated_at: now().toISOString(),
+          error: {
+            code: isAppError(error) ? error.code : 'Internal',
+            message: error instanceof Error ? error.message : String(error),
+          },
+        })
+        .catch((saveError: unknown) => report(`status of backup ${job.backup_id}`, saveError));
+    }
+  }
+
+  /** Removes the oldest complete backups beyond the retention; only ever after one succeeded. */
+  async function applyRetention(tenant: string): Promise<void> {
+    const complete = await archive.list(tenant);
+    for (const old of complete.slice(retention)) {
+      await archive.remove(old.backup_id);
+      await jobs.remove(old.backup_id);
+    }
+  }
+
+  /** A new job's status record, saved: from here on `status` answers for it. */
+  async function newJob(tenant: string, scope: string): Promise<BackupJob> {
+    const at = now();
+    const job: BackupJob = {
+      backup_id: newBackupId(at),
+      tenant,
+      scope,
+      status: 'running',
+      created_at: at.toISOString(),
+      updated_at: at.toISOString(),
+      file_size_bytes: 0,
+    };
+    await jobs.save(job);
+    return job;
+  }
+
+  /** The restore itself: checked in full, then a safety backup, then the load. */
+  async function restore(
+    caller: Caller,
+    backupId: string,
+    agent: string | undefined,
+  ): Promise<BackupRestoreResult> {
+    const manifest = await manifestOf(caller, backupId);
+    if (agent !== undefined && manifest.scope !== 'full' && manifest.scope !== `agent:${agent}`)
+      throw new AppError(
+        'InvalidInput',
+        `backup ${backupId} holds ${manifest.scope}, not agent ${JSON.stringify(agent)}`,
+      );
+    // Read it through once, writing nothing: a backup that does not authenticate to
+    // the end overwrites nothing.
+    for await (const record of archive.read(manifest)) void record;
+    const scope = agent !== undefined ? `agent:${agent}` : manifest.scope;
+    // Retention does not run here: it could remove the very backup being restored.
+    const safetyJob = await newJob(caller.tenant, scope);
+    const safety = await backUp(caller.tenant, scope, safetyJob);
+    await jobs.save({
+      ...safetyJob,
+      status: 'complete',
+      updated_at: now().toISOString(),
+      file_size_bytes: safety.file_size_bytes,
+    });
+    const outcome = await loadRecords(source(caller.tenant), archive.read(manifest), {
+      agent,
+      restoresShared: agent === undefined && manifest.scope === 'full',
+      owner: caller.principal,
+    });
+    return {
+      restored: true,
+      agents_restored: outcome.agents,
+      shared_state_restored: outcome.shared,
+      safety_backup_id: safety.backup_id,
+    };
+  }
+
+  return {
+    async create(caller, agent) {
+      const scope = agent === undefined ? 'full' : `agent:${agent}`;
+      // Fail closed, and say so to the caller: no key, no job.
+      await vault.current();
+      const job = await newJob(caller.tenant, scope);
+      const done = runJob(caller, scope, job);
+      running.add(done);
+      void done.finally(() => running.delete(done));
+      return {
+        backup_id: job.backup_id,
+        created_at: job.created_at,
+        file_size_bytes: 0,
+        scope,
+        status: 'running',
+      };
+    },
+
+    async status(caller, backupId) {
+      const job = await jobs.get(backupId);
+      if (job === undefined || job.tenant !== caller.tenant) throw backupNotFound(backupId);
+      return job;
+    },
+
+    async list(caller) {
+      const backups = (await archive.list(caller.tenant)).map((manifest) => ({
+        backup_id: manifest.backup_id,
+        created_at: manifest.created_at,
+        scope: manifest.scope,
+        file_size_bytes: manifest.file_size_bytes,
+      }));
+      return { backups, count: backups.length };
+    },
+
+    restore: (caller, backupId, agent) =>
+      audited(caller, 'state.backup.restore', backupId, () => restore(caller, backupId, agent)),
+
+    export: (caller, backupId, path) =>
+      audited(caller, 'state.backup.export', backupId, async () => {
+        const manifest = await manifestOf(caller, backupId);
+        return exportBackupFile(manifest, archive.encrypted(manifest), path);
+      }),
+
+    async verify(caller, backupId, percent) {
+      let manifest: BackupManifest;
+      if (backupId === 'latest') {
+        const latest = (await archive.list(caller.tenant))[0];
+        if (latest === undefined) throw backupNotFound('latest');
+        manifest = latest;
+      } else manifest = await manifestOf(caller, backupId);
+      const checked = await archive.verify(manifest, percent);
+      observe({ kind: 'verify', scope: manifest.scope, at: now() });
+      return { backup_id: manifest.backup_id, verified: true, sample_percent: percent, ...checked };
+    },
+
+    async settle() {
+      while (running.size > 0) await Promise.allSettled([...running]);
+    },
+  };
+}
+
+/** `BackupNotFound` with the spec's recovery hint. */
+export function backupNotFound(backupId: string): AppError {
+  return new AppError('BackupNotFound', `there is no backup ${JSON.stringify(backupId)}`, {
+    recovery: [{ action: 'list_backups', description: 'Use state.backup.list to see available backups.' }],
+  });
+}
