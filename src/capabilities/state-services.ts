@@ -1,5 +1,7 @@
+import type { ApprovalStore } from '../core/approvals/approval-store.ts';
 import type { Sessions } from '../core/sessions/sessions.ts';
 import type { PersistentState } from '../core/state/persistent-state.ts';
+import type { AuditTrail } from '../core/state/shared-audit.ts';
 import type { SharedState } from '../core/state/shared-state.ts';
 import type { Watches } from '../core/watch/watches.ts';
 
@@ -13,4 +15,8 @@ export interface StateServices {
   persistent(tenant: string, agent: string): PersistentState;
   shared(tenant: string): SharedState;
   readonly watches: Watches;
+  /** The tenant's approvals of Approval Required calls. */
+  approvals(tenant: string): ApprovalStore;
+  /** The tenant's audit trail (Notify actions, approvals, admin actions). */
+  audit(tenant: string): AuditTrail;
 }

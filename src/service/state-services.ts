@@ -1,7 +1,9 @@
 import type { StateServices } from '../capabilities/state-services.ts';
 import type { Limits } from '../config.ts';
+import { createApprovalStore } from '../core/approvals/approval-store.ts';
 import { createSessions } from '../core/sessions/sessions.ts';
 import { createPersistentState } from '../core/state/persistent-state.ts';
+import { createAuditTrail } from '../core/state/shared-audit.ts';
 import { createSharedState } from '../core/state/shared-state.ts';
 import { createWatches } from '../core/watch/watches.ts';
 import type { Adapters } from './adapters.ts';
@@ -23,7 +25,13 @@ export function createStateServices(adapters: Adapters, limits: Limits): StateSe
         quotaBytes: limits.persistentQuotaBytes,
       }),
     shared: (tenant) =>
-      createSharedState(adapters.kv, adapters.bus, { tenant, quotaBytes: limits.sharedQuotaBytes }),
+      createSharedState(adapters.kv, adapters.bus, {
+        tenant,
+        quotaBytes: limits.sharedQuotaBytes,
+        auditRetentionDays: limits.auditRetentionDays,
+      }),
     watches: createWatches(adapters.kv, sessions),
+    approvals: (tenant) => createApprovalStore(adapters.kv, tenant),
+    audit: (tenant) => createAuditTrail(adapters.kv, tenant, { retentionDays: limits.auditRetentionDays }),
   };
 }

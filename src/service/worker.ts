@@ -1,7 +1,10 @@
 import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createApprovalDesk } from '../capabilities/approval-desk.ts';
+import type { Capability } from '../capabilities/capability.ts';
 import { createCapabilityInvoker } from '../capabilities/invoke.ts';
+import { capabilities as allCapabilities, capabilityLookup } from '../capabilities/registry.ts';
 import { resolveStore, type Config } from '../config.ts';
 import { createDenialAudit } from '../core/identity/denial-audit.ts';
 import { TOKEN_KEY_SECRET } from '../core/identity/tokens.ts';
@@ -13,6 +16,8 @@ import { persistentRoutes } from '../http/routes/persistent.ts';
 import { sessionRoutes } from '../http/routes/sessions.ts';
 import { sharedRoutes } from '../http/routes/shared.ts';
 import { adminRoutes } from '../http/routes/admin.ts';
+import { approvalRoutes } from '../http/routes/approvals.ts';
+import { auditRoutes } from '../http/routes/audit.ts';
 import { snapshotRoutes } from '../http/routes/snapshots.ts';
 import { createPortability } from '../portability/portability.ts';
 import { createStateWriter } from '../portability/state-writer.ts';
@@ -46,6 +51,11 @@ export interface WorkerOptions {
    * benchmark. The wrapper must delegate `close()`. @default the store itself
    */
   readonly wrapKv?: (kv: KvStore) => KvStore;
+  /**
+   * The capabilities the worker serves, e.g. with a test's own Approval Required one.
+   * @default every capability of the spec (`registry.ts`)
+   */
+  readonly capabilities?: readonly Capability[];
 }
 
 /**
@@ -58,6 +68,7 @@ export async function startWorker(
   options: WorkerOptions = {},
 ): Promise<Worker> {
   const { notice = (text: string) => process.stderr.write(text), wrapKv } = options;
+  const capabilities = capabilityLookup(options.capabilities ?? allCapabilities);
   const policy = await loadPolicy(config);
   const developmentKey = await prepareDevelopmentKey(config);
   const opened = await openAdapters(config);
@@ -66,8 +77,11 @@ export async function startWorker(
   try {
     const services = createStateServices(adapters, config.limits);
     const metrics = createMetrics();
+    const approvals = createApprovalDesk({ services, capabilities });
     const invoke = createCapabilityInvoker({
       services,
+      approvals,
+      capabilities,
       observe: (name, seconds, outcome) => metrics.observeCapability(name, seconds, outcome),
     });
     const portability = createPortability({
@@ -85,11 +99,12 @@ export async function startWorker(
     const live = await createLiveChanges(adapters.bus);
     stops.push(() => live.close());
 
+    const denials = createDenialAudit(adapters.kv);
     const app = createApp({
       logger,
       readiness: () => checkReadiness(adapters, TOKEN_KEY_SECRET),
       metrics,
-      denials: createDenialAudit(adapters.kv),
+      denials,
       authenticate: authenticate({
         tokenKey: () => adapters.secrets.get(TOKEN_KEY_SECRET),
         policy,
@@ -104,6 +119,8 @@ export async function startWorker(
         sharedRoutes(invoke),
         snapshotRoutes(portability),
         adminRoutes(portability),
+        approvalRoutes(approvals),
+        auditRoutes(services, denials),
       ],
     });
     const server: Server = app.listen(config.port, config.host);

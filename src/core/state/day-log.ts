@@ -171,7 +171,9 @@ export function createDayLog<T extends DayLogRecord>(
 
     async readRange(from, to) {
       const [first, last] = [from.toISOString(), to.toISOString()];
-      const days = (await readDays()).days.filter((day) => day >= first.slice(0, 10) && day <= last.slice(0, 10));
+      const days = (await readDays()).days.filter(
+        (day) => day >= first.slice(0, 10) && day <= last.slice(0, 10),
+      );
       return (await readDaysOf(days)).filter((record) => record.at >= first && record.at < last);
     },
 

@@ -21,7 +21,8 @@ export const auditRecordSchema = z.object({
   agent: idSchema,
   /** The capability that ran, or the approval step (`approval.requested`, ...). */
   action: z.string().min(1).max(200),
-  permission: z.enum(['notify', 'approval_required', 'admin']),
+  /** The permission class of the action; absent on a refused request. */
+  permission: z.enum(['notify', 'approval_required', 'admin']).exactOptional(),
   /** `ok`, an error code, or the approval's status after the step. */
   outcome: z.string().max(100).exactOptional(),
   key: z.string().exactOptional(),

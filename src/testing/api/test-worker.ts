@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../config.ts';
 import { createLogger } from '../../logging.ts';
-import { startWorker, type Worker } from '../../service/worker.ts';
+import { startWorker, type Worker, type WorkerOptions } from '../../service/worker.ts';
 import {
   freePort,
   localFileSecretStore,
@@ -31,9 +31,13 @@ export const TEST_TOKEN_KEY = 'agentstate-test-token-key-not-for-production';
 /**
  * A worker on the embedded store in a fresh folder, on a free loopback port, with a
  * configured (not generated) token key, so it prints no development token.
- * `env` adds configuration, as the environment would.
+ * `env` adds configuration, as the environment would; `options` are the worker's (e.g.
+ * a test's own capabilities).
  */
-export async function startEmbeddedTestWorker(env: Record<string, string> = {}): Promise<TestWorker> {
+export async function startEmbeddedTestWorker(
+  env: Record<string, string> = {},
+  options: Omit<WorkerOptions, 'notice'> = {},
+): Promise<TestWorker> {
   const dataDir = await mkdtemp(join(tmpdir(), 'agentstate-api-'));
   await writeFile(join(dataDir, 'secrets.json'), JSON.stringify({ 'agentstate-token-key': TEST_TOKEN_KEY }));
   const config = loadConfig({
@@ -42,7 +46,7 @@ export async function startEmbeddedTestWorker(env: Record<string, string> = {}):
     AGENTSTATE_DATA_DIR: dataDir,
     ...env,
   });
-  const worker = await startWorker(config, createLogger('silent'), { notice: () => undefined });
+  const worker = await startWorker(config, createLogger('silent'), { ...options, notice: () => undefined });
   return {
     worker,
     api: apiClient(worker.url),
