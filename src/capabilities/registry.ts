@@ -3,12 +3,15 @@ import type { Capability } from './capability.ts';
 import { persistentCapabilities } from './persistent-capabilities.ts';
 import { sessionCapabilities } from './session-capabilities.ts';
 import { sharedCapabilities } from './shared-capabilities.ts';
+import { briefingCapabilities, snapshotCapabilities } from './system-capabilities.ts';
 
 /** Every capability this service offers, in the order of the spec. */
 export const capabilities: readonly Capability[] = [
   ...sessionCapabilities,
   ...persistentCapabilities,
   ...sharedCapabilities,
+  ...snapshotCapabilities,
+  ...briefingCapabilities,
 ];
 
 /** Finds a capability by name; `RouteNotFound` for a name that is not one. */

@@ -1,4 +1,9 @@
 import type { ApprovalStore } from '../core/approvals/approval-store.ts';
+import type { Json } from '../core/json.ts';
+import type { Journal } from '../core/briefing/journal.ts';
+import type { ActivityTracker } from '../core/system/activity.ts';
+import type { SystemSnapshotStore } from '../core/system/snapshot-store.ts';
+import type { ComponentHealth } from '../core/system/system-snapshot.ts';
 import type { Sessions } from '../core/sessions/sessions.ts';
 import type { PersistentState } from '../core/state/persistent-state.ts';
 import type { AuditTrail } from '../core/state/shared-audit.ts';
@@ -19,4 +24,16 @@ export interface StateServices {
   approvals(tenant: string): ApprovalStore;
   /** The tenant's audit trail (Notify actions, approvals, admin actions). */
   audit(tenant: string): AuditTrail;
+  /** Agents' last activity, noted in memory per worker and flushed in the background. */
+  readonly activity: ActivityTracker;
+  /** What other systems report (filesystem changes, process events, alerts). */
+  journal(tenant: string): Journal;
+  /** The tenant's system snapshots. */
+  systemSnapshots(tenant: string): SystemSnapshotStore;
+  /** Probes each component behind the service now. */
+  health(): Promise<ComponentHealth[]>;
+  /** Publishes a Notify-class action's notification (topic `agentstate.notifications`). */
+  notify(notification: Json): Promise<void>;
+  /** The configured quotas, for reports of quota use. */
+  readonly quotas: { readonly persistentBytes: number; readonly sharedBytes: number };
 }

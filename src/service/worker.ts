@@ -18,6 +18,8 @@ import { sharedRoutes } from '../http/routes/shared.ts';
 import { adminRoutes } from '../http/routes/admin.ts';
 import { approvalRoutes } from '../http/routes/approvals.ts';
 import { auditRoutes } from '../http/routes/audit.ts';
+import { systemRoutes } from '../http/routes/system.ts';
+import { startActivityFlush } from '../core/system/activity.ts';
 import { snapshotRoutes } from '../http/routes/snapshots.ts';
 import { createPortability } from '../portability/portability.ts';
 import { createStateWriter } from '../portability/state-writer.ts';
@@ -58,6 +60,9 @@ export interface WorkerOptions {
   readonly capabilities?: readonly Capability[];
 }
 
+/** How often a worker writes the agents' last activity it noted (coarse on purpose). */
+const ACTIVITY_FLUSH_MS = 10_000;
+
 /**
  * Opens the adapters (waiting for the sidecar in Dapr mode), starts delivering shared
  * changes to inboxes and live streams, then listens.
@@ -82,6 +87,11 @@ export async function startWorker(
       services,
       approvals,
       capabilities,
+      // An agent acting for itself is active; a supervisor reading it does not make it so.
+      onSuccess: (context) => {
+        if (context.caller.principal === context.agent)
+          services.activity.touch(context.caller.tenant, context.agent, new Date(), context.sessionId);
+      },
       observe: (name, seconds, outcome) => metrics.observeCapability(name, seconds, outcome),
     });
     const portability = createPortability({
@@ -94,6 +104,10 @@ export async function startWorker(
       blobs: adapters.blobs,
       environment: config.environment,
     });
+    const activityFlush = startActivityFlush(services.activity, ACTIVITY_FLUSH_MS, (error) =>
+      logger.warn({ err: error }, 'cannot record agent activity; retrying at the next flush'),
+    );
+    stops.push(() => activityFlush.stop());
     const delivery = await startChangeDelivery(adapters.bus, services.watches, logger);
     stops.push(() => delivery.close());
     const live = await createLiveChanges(adapters.bus);
@@ -119,6 +133,7 @@ export async function startWorker(
         sharedRoutes(invoke),
         snapshotRoutes(portability),
         adminRoutes(portability),
+        systemRoutes(services, invoke),
         approvalRoutes(approvals),
         auditRoutes(services, denials),
       ],
