@@ -34,8 +34,10 @@ export async function gatherBriefingFacts(
   const state = agentPersistentState(services, context, 'read');
   const lastActivity = await services.activity.lastActivity(tenant, agent);
   const from =
-    explicit ?? (lastActivity === undefined ? new Date(now.getTime() - DEFAULT_LOOKBACK_MS) : new Date(lastActivity));
-  const othersAfter = lastActivity === undefined || lastActivity < from.toISOString() ? from.toISOString() : lastActivity;
+    explicit ??
+    (lastActivity === undefined ? new Date(now.getTime() - DEFAULT_LOOKBACK_MS) : new Date(lastActivity));
+  const othersAfter =
+    lastActivity === undefined || lastActivity < from.toISOString() ? from.toISOString() : lastActivity;
   const to = new Date(now.getTime() + 1);
   const inbox = services.watches.inbox(tenant, agent);
   const [audit, entries, pending, unread, page, journal, health] = await Promise.all([

@@ -6,7 +6,7 @@ export async function listEverything<E>(
   list: (cursor: string | undefined) => Promise<{ entries: E[]; cursor?: string }>,
 ): Promise<E[]> {
   const entries: E[] = [];
-  for (let cursor: string | undefined; ; ) {
+  for (let cursor: string | undefined; ;) {
     const page = await list(cursor);
     entries.push(...page.entries);
     if (page.cursor === undefined) return entries;

@@ -99,8 +99,12 @@ async function openSessions(services: StateServices, tenant: string, ids: readon
 /** Every pending approval of the tenant. */
 export async function allPending(store: ApprovalStore): Promise<Approval[]> {
   const found: Approval[] = [];
-  for (let cursor: string | undefined; ; ) {
-    const page = await store.list({ status: 'pending', limit: 1000, ...(cursor === undefined ? {} : { cursor }) });
+  for (let cursor: string | undefined; ;) {
+    const page = await store.list({
+      status: 'pending',
+      limit: 1000,
+      ...(cursor === undefined ? {} : { cursor }),
+    });
     found.push(...page.approvals);
     if (page.cursor === undefined) return found;
     cursor = page.cursor;

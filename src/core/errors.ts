@@ -58,7 +58,10 @@ const defaultRecovery: Record<ErrorCode, readonly RecoveryHint[]> = {
     { action: 'list_snapshots', description: 'Use state.snapshot.list to see available snapshots.' },
   ],
   ApprovalNotFound: [
-    { action: 'list_approvals', description: 'Use GET /v1/approvals (agentstate approvals list) to see them.' },
+    {
+      action: 'list_approvals',
+      description: 'Use GET /v1/approvals (agentstate approvals list) to see them.',
+    },
   ],
   BackupNotFound: [{ action: 'list_backups', description: 'List the available backups.' }],
   DecryptionFailed: [

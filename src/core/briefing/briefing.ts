@@ -34,8 +34,7 @@ const approvalItemSchema = z.object({
 });
 
 /** A category: always its count; its items only at `detailed`. */
-const category = <T extends z.ZodType>(item: T) =>
-  z.object({ count, items: z.array(item).exactOptional() });
+const category = <T extends z.ZodType>(item: T) => z.object({ count, items: z.array(item).exactOptional() });
 
 export const briefingSchema = z.object({
   agent: z.string(),

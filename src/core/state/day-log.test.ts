@@ -21,7 +21,8 @@ const record = (at: string, action = 'state.snapshot.create'): AuditRecord => ({
   permission: 'notify',
   outcome: 'ok',
 });
-const trail = (retentionDays = 90) => createAuditTrail(kv, 't1', { retentionDays, runtime: createEngineRuntime() });
+const trail = (retentionDays = 90) =>
+  createAuditTrail(kv, 't1', { retentionDays, runtime: createEngineRuntime() });
 
 describe('the audit trail, partitioned by day', () => {
   it('reads a time range, start included and end excluded, over several days', async () => {
@@ -34,9 +35,9 @@ describe('the audit trail, partitioned by day', () => {
     await trail().write(records);
     const range = await trail().readRange(new Date('2030-01-02T00:00:00Z'), new Date('2030-01-03T00:00:00Z'));
     expect(range.map((r) => r.at)).toEqual(['2030-01-02T00:00:00.000Z', '2030-01-02T12:00:00.000Z']);
-    expect(await trail().readRange(new Date('2031-01-01T00:00:00Z'), new Date('2031-02-01T00:00:00Z'))).toEqual(
-      [],
-    );
+    expect(
+      await trail().readRange(new Date('2031-01-01T00:00:00Z'), new Date('2031-02-01T00:00:00Z')),
+    ).toEqual([]);
   });
 
   it('drops whole days past retention once a newer record is written (default 90 days)', async () => {
@@ -51,7 +52,9 @@ describe('the audit trail, partitioned by day', () => {
     expect(left).not.toContain(old.at);
     expect(left).toContain(kept.at);
     expect(await kv.get('t1/audit/p/2030-01-01/0')).toBeUndefined();
-    expect((await kv.get('t1/audit/days'))?.value).toEqual({ days: ['2030-02-15', '2030-04-01', '2030-04-02'] });
+    expect((await kv.get('t1/audit/days'))?.value).toEqual({
+      days: ['2030-02-15', '2030-04-01', '2030-04-02'],
+    });
   });
 
   it('keeps a configured shorter retention', async () => {

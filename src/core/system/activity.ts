@@ -94,8 +94,11 @@ export function createActivityTracker(kv: KvStore): ActivityTracker {
     async agents(tenant) {
       assertValidNamespaceId('tenant', tenant);
       const names: string[] = [];
-      for (let cursor: string | undefined; ; ) {
-        const page = await index(tenant).list({ limit: 1000, ...(cursor === undefined ? {} : { after: cursor }) });
+      for (let cursor: string | undefined; ;) {
+        const page = await index(tenant).list({
+          limit: 1000,
+          ...(cursor === undefined ? {} : { after: cursor }),
+        });
         names.push(...page.keys);
         if (page.cursor === undefined) break;
         cursor = page.cursor;
@@ -121,7 +124,10 @@ export function createActivityTracker(kv: KvStore): ActivityTracker {
         } catch (error) {
           // Kept for the next flush, unless newer news arrived meanwhile (merged then).
           const newer = pending.get(id);
-          pending.set(id, { tenant, activity: newer === undefined ? activity : merge(activity, newer.activity) });
+          pending.set(id, {
+            tenant,
+            activity: newer === undefined ? activity : merge(activity, newer.activity),
+          });
           throw error;
         }
       }

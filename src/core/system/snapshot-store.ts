@@ -19,7 +19,10 @@ import {
 export interface SystemSnapshotStore {
   /** A fresh id for a snapshot taken at `at`: `snap-<second>`, then `-001`, `-002`, ... */
   claimId(at: Date): Promise<string>;
-  /** Stores the document; answers its summary. */
+  /**
+   * Stores the document; answers its summary, whose `timestamp` (as `list`'s) is when
+   * it was stored complete, a moment after the document's own capture `timestamp`.
+   */
   save(snapshot: SystemSnapshot): Promise<SnapshotSummary>;
   /** Complete snapshots, newest first. */
   list(): Promise<SnapshotSummary[]>;
@@ -44,7 +47,7 @@ export function createSystemSnapshotStore(
 
   async function list(): Promise<SnapshotSummary[]> {
     const found: SnapshotSummary[] = [];
-    for (let cursor: string | undefined; ; ) {
+    for (let cursor: string | undefined; ;) {
       const page = await objects.list(prefix, cursor === undefined ? {} : { cursor });
       for (const item of page.items) {
         const id = item.key.slice(prefix.length);
@@ -75,7 +78,7 @@ export function createSystemSnapshotStore(
     async save(snapshot) {
       const bytes = new TextEncoder().encode(JSON.stringify(snapshot));
       const manifest = await objects.write(`${prefix}${snapshot.snapshot_id}`, bytes);
-      return { snapshot_id: snapshot.snapshot_id, timestamp: snapshot.timestamp, size_bytes: manifest.size };
+      return { snapshot_id: snapshot.snapshot_id, timestamp: manifest.created_at, size_bytes: manifest.size };
     },
 
     list,
@@ -110,6 +113,8 @@ export function createSystemSnapshotStore(
 function snapshotNotFound(id: string): AppError {
   return new AppError('SnapshotNotFound', `no system snapshot ${JSON.stringify(id.slice(0, 100))}`, {
     details: { snapshot_id: id.slice(0, 100) },
-    recovery: [{ action: 'list_snapshots', description: 'Use state.snapshot.list to see available snapshots.' }],
+    recovery: [
+      { action: 'list_snapshots', description: 'Use state.snapshot.list to see available snapshots.' },
+    ],
   });
 }

@@ -27,7 +27,12 @@ export function systemRoutes(services: StateServices, invoke: CapabilityInvoker)
     res.json(await invoke('state.snapshot.load', callContext(req), { snapshot_id: req.params.id }));
   });
   router.get('/v1/briefing', async (req, res) => {
-    res.json(await invoke('state.briefing.generate', callContext(req), queryInput(req)));
+    // `since` stays text, so that `since=1711375200` is judged as a timestamp, not a number.
+    const input = {
+      ...queryInput(req, ['since']),
+      ...(req.query['since'] === undefined ? {} : { since: req.query['since'] }),
+    };
+    res.json(await invoke('state.briefing.generate', callContext(req), input));
   });
   router.post('/v1/journal', async (req, res) => {
     const input = parseInput(journalInputSchema, bodyOf(req), 'journal entry');
