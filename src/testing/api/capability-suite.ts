@@ -27,6 +27,10 @@ export const SPEC_CAPABILITIES = [
   'state.shared.delete',
   'state.shared.list',
   'state.shared.watch',
+  'state.snapshot.create',
+  'state.snapshot.list',
+  'state.snapshot.load',
+  'state.briefing.generate',
 ];
 
 /** Expects the error body of `code` with the recovery actions the spec lists. */
@@ -66,7 +70,7 @@ export function capabilityApiSuite(
       return { tenant, token, session, call };
     }
 
-    it('lists the 16 capabilities with permission classes and JSON Schemas', async () => {
+    it('lists the capabilities with permission classes and JSON Schemas', async () => {
       const res = await w.api.request('GET', '/v1/capabilities', undefined, {
         token: await w.token('t0', 'a'),
       });
@@ -76,7 +80,8 @@ export function capabilityApiSuite(
       const permission = Object.fromEntries(listed.map((entry) => [entry.name, entry.permission]));
       expect(permission['state.shared.set']).toBe('notify');
       expect(permission['state.shared.delete']).toBe('notify');
-      expect(Object.values(permission).filter((value) => value === 'autonomous')).toHaveLength(14);
+      expect(permission['state.snapshot.create']).toBe('notify');
+      expect(Object.values(permission).filter((value) => value === 'autonomous')).toHaveLength(17);
       const set = listed.find((entry) => entry.name === 'state.shared.set')!;
       expect(set.input_schema).toMatchObject({
         type: 'object',
