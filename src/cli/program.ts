@@ -1,5 +1,7 @@
 import { Command } from 'commander';
 import { processIo, type CliIo } from './cli-io.ts';
+import { registerApprovals, registerAudit } from './approvals.ts';
+import { registerBriefing } from './briefing.ts';
 import { registerConfig } from './config.ts';
 import { asUsageError } from './exit-codes.ts';
 import { registerServe } from './serve.ts';
@@ -34,5 +36,8 @@ Exit codes: 0 ok, 1 failure, 2 usage or invalid input, 3 unauthenticated or forb
   registerSnapshot(program, io);
   registerSubject(program, io);
   registerConfig(program, io);
+  registerApprovals(program, io);
+  registerAudit(program, io);
+  registerBriefing(program, io);
   return program;
 }
