@@ -63,6 +63,7 @@ export async function startDaprTestWorker(
   sidecar: { httpPort: number; grpcPort: number },
   port: number,
   env: Record<string, string> = {},
+  options: Omit<WorkerOptions, 'notice'> = {},
 ): Promise<TestWorker> {
   const config = loadConfig({
     PORT: String(port),
@@ -71,7 +72,7 @@ export async function startDaprTestWorker(
     DAPR_GRPC_PORT: String(sidecar.grpcPort),
     ...env,
   });
-  const worker = await startWorker(config, createLogger('silent'), { notice: () => undefined });
+  const worker = await startWorker(config, createLogger('silent'), { ...options, notice: () => undefined });
   return {
     worker,
     api: apiClient(worker.url),
@@ -100,12 +101,13 @@ export async function agentstateComponents(redis: RedisServer, dir: string): Pro
 /**
  * A worker in this process beside its own daprd, with the components of `components/`
  * over `redis` (state, pub/sub, broadcast), a local folder (blobs) and a secrets file
- * holding `TEST_TOKEN_KEY`. `close` stops both.
+ * holding `TEST_TOKEN_KEY`. `close` stops both. `options` are the sidecar's and the
+ * worker's (e.g. a test's own capabilities).
  */
 export async function startDaprBackedTestWorker(
   redis: RedisServer,
   env: Record<string, string> = {},
-  sidecarOptions: Partial<DaprdOptions> = {},
+  options: { sidecar?: Partial<DaprdOptions>; worker?: Omit<WorkerOptions, 'notice'> } = {},
 ): Promise<TestWorker & { readonly sidecar: DaprSidecar }> {
   const dir = await makeTempDir('agentstate-dapr-worker');
   const appPort = await freePort();
@@ -113,10 +115,10 @@ export async function startDaprBackedTestWorker(
     appId: 'agentstate',
     appPort,
     components: await agentstateComponents(redis, dir),
-    ...sidecarOptions,
+    ...options.sidecar,
   });
   try {
-    const worker = await startDaprTestWorker(sidecar, appPort, env);
+    const worker = await startDaprTestWorker(sidecar, appPort, env, options.worker);
     await sidecar.waitHealthy();
     return {
       ...worker,
