@@ -57,6 +57,10 @@ export const configSchema = z.object({
       .default(100 * 1024 * 1024),
     /** Versions kept per persistent key, counting the current one. */
     persistentRetention: z.coerce.number().int().min(1).default(100),
+    /** Days the audit trail keeps a record (`AGENTSTATE_AUDIT_RETENTION_DAYS`). */
+    auditRetentionDays: z.coerce.number().int().min(1).default(90),
+    /** System snapshots kept; creating one more removes the oldest (`AGENTSTATE_SNAPSHOT_RETENTION`). */
+    snapshotRetention: z.coerce.number().int().min(1).default(20),
     sharedQuotaBytes: z.coerce
       .number()
       .int()
@@ -110,6 +114,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
       sessionQuotaBytes: env['AGENTSTATE_SESSION_QUOTA_BYTES'],
       persistentQuotaBytes: env['AGENTSTATE_PERSISTENT_QUOTA_BYTES'],
       persistentRetention: env['AGENTSTATE_PERSISTENT_RETENTION'],
+      auditRetentionDays: env['AGENTSTATE_AUDIT_RETENTION_DAYS'],
+      snapshotRetention: env['AGENTSTATE_SNAPSHOT_RETENTION'],
       sharedQuotaBytes: env['AGENTSTATE_SHARED_QUOTA_BYTES'],
     },
     backups: {

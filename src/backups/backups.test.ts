@@ -41,6 +41,8 @@ const limits = {
   persistentQuotaBytes: 100 * 1024 * 1024,
   persistentRetention: 100,
   sharedQuotaBytes: 500 * 1024 * 1024,
+  auditRetentionDays: 90,
+  snapshotRetention: 50,
 };
 
 beforeEach(async () => {
@@ -167,14 +169,7 @@ describe('backups: create, list, restore', () => {
     const audited = (await createAuditTrail(adapters.kv, 't1').readAll()).filter((r) =>
       r.action.startsWith('state.backup.'),
     );
-    expect(
-      audited.map((r) => [
-        r.action,
-        r.agent,
-        'backup_id' in r ? r.backup_id : '',
-        'outcome' in r ? r.outcome : '',
-      ]),
-    ).toEqual([
+    expect(audited.map((r) => [r.action, r.agent, r.details?.['backup_id'], r.outcome])).toEqual([
       ['state.backup.create', 'ops', id, 'ok'],
       ['state.backup.restore', 'ops', id, 'ok'],
     ]);

@@ -109,8 +109,8 @@ export function createBackups(options: BackupsOptions): Backups {
           agent: caller.principal,
           action,
           permission: 'approval_required',
-          backup_id: backupId,
           outcome,
+          details: { backup_id: backupId },
         },
       ])
       .catch((auditError: unknown) => report(`audit of ${action} ${backupId}`, auditError));

@@ -19,6 +19,11 @@ export interface CallContext {
   readonly agent: string;
   /** The current session, from `x-session-id`; `state.session.*` and `watch` need it. */
   readonly sessionId?: string;
+  /**
+   * Set when an Approval Required capability runs because a supervisor or operator
+   * approved the request of `caller` (who is still the requester).
+   */
+  readonly approval?: { readonly id: string; readonly approvedBy: string };
 }
 
 /**

@@ -31,6 +31,7 @@ export const exitCodeOf: Record<ErrorCode, number> = {
   VersionConflict: ExitCode.conflict,
   QuotaExceeded: ExitCode.failure,
   SnapshotNotFound: ExitCode.notFound,
+  ApprovalNotFound: ExitCode.notFound,
   BackupNotFound: ExitCode.notFound,
   DecryptionFailed: ExitCode.integrity,
   VaultLocked: ExitCode.unavailable,

@@ -1,6 +1,8 @@
 import { Command } from 'commander';
 import { registerBackup } from './backup.ts';
 import { processIo, type CliIo } from './cli-io.ts';
+import { registerApprovals, registerAudit } from './approvals.ts';
+import { registerBriefing } from './briefing.ts';
 import { registerConfig } from './config.ts';
 import { asUsageError } from './exit-codes.ts';
 import { registerServe } from './serve.ts';
@@ -36,5 +38,8 @@ Exit codes: 0 ok, 1 failure, 2 usage or invalid input, 3 unauthenticated or forb
   registerSubject(program, io);
   registerConfig(program, io);
   registerBackup(program, io);
+  registerApprovals(program, io);
+  registerAudit(program, io);
+  registerBriefing(program, io);
   return program;
 }

@@ -4,12 +4,14 @@ import { sessionRestoreReportSchema, type SessionRestoreReport } from '../portab
 import { checkpointAnswerSchema, snapshotListAnswerSchema } from '../portability/snapshot-answers.ts';
 import { decodeDocument } from '../portability/portable-document.ts';
 import { sessionSnapshotFormat, type SessionSnapshot } from '../portability/session-snapshot.ts';
+import { AppError } from '../core/errors.ts';
 import type { CliIo } from './cli-io.ts';
 import { resolveConnection, withConnection, type ConnectionFlags } from './connection.ts';
 import { readInputFile } from './input-file.ts';
 import { fieldTable, jsonLine, listTable, writeFileWhole, writeToOut } from './output.ts';
 import { counted, createProgress } from './progress.ts';
 import { createServiceClient, type ServiceClient } from './service-client.ts';
+import { createSystemSnapshot, listSystemSnapshots, loadSystemSnapshot } from './system-snapshot.ts';
 
 type Flags = ConnectionFlags & { json?: boolean };
 
@@ -121,23 +123,33 @@ Examples:
     });
 }
 
-/** `agentstate snapshot create|list|load`: snapshot storage (spec/004). */
+/**
+ * `agentstate snapshot create|list|load`: snapshot storage (spec/004) of a session
+ * (with an agent and a session), or system snapshots (`system-snapshot.ts`) without.
+ */
 export function registerSnapshot(program: Command, io: CliIo): void {
-  const snapshot = program.command('snapshot').description('session snapshots kept in the blob store');
+  const snapshot = program
+    .command('snapshot')
+    .description(
+      'session snapshots kept in the blob store, and system snapshots (without agent and session)',
+    );
   withConnection(
     snapshot
       .command('create')
-      .description("store the session's snapshot as its latest")
-      .argument('<agent>')
-      .argument('<session>')
+      .description("store the session's snapshot as its latest; without arguments, take a system snapshot")
+      .argument('[agent]')
+      .argument('[session]')
       .option('--tag <key=value>', 'tag the snapshot; repeat for several', collect)
       .option('--json', 'print { snapshot_id, messages, events }'),
   )
     .addHelpText(
       'after',
-      '\nExamples:\n  $ agentstate snapshot create research-bot 0f8a... --tag reason=nightly',
+      '\nExamples:\n  $ agentstate snapshot create research-bot 0f8a... --tag reason=nightly\n  $ agentstate snapshot create          # a system snapshot',
     )
-    .action(async (agent: string, id: string, flags: Flags & { tag?: string[] }) => {
+    .action(async (agent: string | undefined, id: string | undefined, flags: Flags & { tag?: string[] }) => {
+      if (agent === undefined) return createSystemSnapshot(io, flags);
+      if (id === undefined)
+        throw new AppError('InvalidInput', 'name the session too: snapshot create AGENT SESSION');
       const created = await client(flags, io).json(
         checkpointAnswerSchema,
         'POST',
@@ -156,24 +168,39 @@ export function registerSnapshot(program: Command, io: CliIo): void {
     });
   withConnection(
     snapshot
+      .command('list')
+      .description('list the system snapshots, newest first (session snapshots: `session snapshots`)')
+      .option('--json', 'print { snapshots, count }'),
+  ).action((flags: Flags) => listSystemSnapshots(io, flags));
+  withConnection(
+    snapshot
       .command('load')
-      .description('fetch a stored snapshot (the latest without an id)')
-      .argument('<agent>')
-      .argument('<session>')
+      .description('fetch a stored snapshot (the latest without an id); with only an id, a system snapshot')
+      .argument('<agent-or-system-snapshot-id>')
+      .argument('[session]')
       .argument('[snapshot-id]', 'a snapshot id from `session snapshots`', 'latest')
-      .option('--output <file>', 'write to this file instead of stdout'),
+      .option('--output <file>', 'write to this file instead of stdout')
+      .option('--json', 'a system snapshot as one JSON line'),
   )
     .addHelpText(
       'after',
-      '\nExamples:\n  $ agentstate snapshot load research-bot 0f8a... --output latest.json',
+      '\nExamples:\n  $ agentstate snapshot load research-bot 0f8a... --output latest.json\n  $ agentstate snapshot load snap-20260325T140000',
     )
-    .action(async (agent: string, id: string, snapshotId: string, flags: Flags & { output?: string }) => {
-      const response = await client(flags, io).request(
-        'GET',
-        `${sessionPath(agent, id)}/snapshots/${encodeURIComponent(snapshotId)}`,
-      );
-      await download(io, response, flags.output, 'load');
-    });
+    .action(
+      async (
+        agent: string,
+        id: string | undefined,
+        snapshotId: string,
+        flags: Flags & { output?: string },
+      ) => {
+        if (id === undefined) return loadSystemSnapshot(io, flags, agent);
+        const response = await client(flags, io).request(
+          'GET',
+          `${sessionPath(agent, id)}/snapshots/${encodeURIComponent(snapshotId)}`,
+        );
+        await download(io, response, flags.output, 'load');
+      },
+    );
 }
 
 /** Streams a response body to `output` (whole or not at all) or stdout, with progress. */

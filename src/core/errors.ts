@@ -9,6 +9,7 @@ export const ErrorCode = {
   VersionConflict: 'VersionConflict',
   QuotaExceeded: 'QuotaExceeded',
   SnapshotNotFound: 'SnapshotNotFound',
+  ApprovalNotFound: 'ApprovalNotFound',
   BackupNotFound: 'BackupNotFound',
   DecryptionFailed: 'DecryptionFailed',
   VaultLocked: 'VaultLocked',
@@ -53,7 +54,15 @@ const defaultRecovery: Record<ErrorCode, readonly RecoveryHint[]> = {
     { action: 'retry', description: 'Re-read the key to get its current version and retry with it.' },
   ],
   QuotaExceeded: [{ action: 'delete_unused', description: 'Delete keys that are no longer needed.' }],
-  SnapshotNotFound: [{ action: 'list_snapshots', description: 'List the available snapshots.' }],
+  SnapshotNotFound: [
+    { action: 'list_snapshots', description: 'Use state.snapshot.list to see available snapshots.' },
+  ],
+  ApprovalNotFound: [
+    {
+      action: 'list_approvals',
+      description: 'Use GET /v1/approvals (agentstate approvals list) to see them.',
+    },
+  ],
   BackupNotFound: [{ action: 'list_backups', description: 'List the available backups.' }],
   DecryptionFailed: [
     {

@@ -3,9 +3,14 @@ import { AppError } from '../core/errors.ts';
 import type { Logger } from '../logging.ts';
 import { errorStatus } from './error-status.ts';
 
-/** The error body of every surface: `{ error: { code, message, recovery, details? } }`. */
+/**
+ * The error body of every surface: `{ error: { code, message, recovery, details? } }`.
+ * `ApprovalRequired` is no failure but a `202`: its details (`approval_id`, `status`,
+ * `capability`) are also the top level of the body, so a client reads them as the answer.
+ */
 export function errorBody(error: AppError) {
   return {
+    ...(error.code === 'ApprovalRequired' ? error.details : {}),
     error: {
       code: error.code,
       message: error.message,

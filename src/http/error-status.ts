@@ -7,6 +7,7 @@ export const errorStatus: Record<ErrorCode, number> = {
   VersionConflict: 409,
   QuotaExceeded: 507,
   SnapshotNotFound: 404,
+  ApprovalNotFound: 404,
   BackupNotFound: 404,
   DecryptionFailed: 422,
   VaultLocked: 423,

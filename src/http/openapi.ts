@@ -21,6 +21,7 @@ import {
 } from '../core/watch/watch-schemas.ts';
 import { errorStatus } from './error-status.ts';
 import { backupOperations } from './backup-openapi.ts';
+import { approvalOperations } from './approvals-openapi.ts';
 import { portabilityOperations } from './portability-openapi.ts';
 import { agentHeader, headerParameters, sessionHeader } from './openapi-headers.ts';
 import { publicPaths } from './openapi-public-paths.ts';
@@ -29,7 +30,11 @@ import { createSchemaComponents, type SchemaComponents } from './openapi-schemas
 // The OpenAPI 3.1 document of /openapi.json, generated from the zod schemas every
 // surface parses and answers with, so it cannot drift from the code.
 
+// An `ApprovalRequired` answer (202) also carries the pending approval at the top level.
 const errorBodySchema = z.object({
+  approval_id: z.string().optional(),
+  status: z.literal('pending').optional(),
+  capability: z.string().optional(),
   error: z.object({
     code: z.enum(Object.values(ErrorCode) as [ErrorCode, ...ErrorCode[]]),
     message: z.string(),
@@ -372,7 +377,12 @@ export function buildOpenApiDocument(): Record<string, unknown> {
   paths['/v1/capabilities'] = { get: catalogueOperation(schemas) };
   for (const capability of capabilities)
     paths[`/v1/capabilities/${capability.name}`] = rpcOperation(capability, schemas);
-  for (const operation of [...operations, ...portabilityOperations, ...backupOperations]) {
+  for (const operation of [
+    ...operations,
+    ...portabilityOperations,
+    ...backupOperations,
+    ...approvalOperations,
+  ]) {
     (paths[operation.path] ??= {})[operation.method] = restOperation(operation, schemas);
   }
   schemas.named('Error', errorBodySchema, 'output');

@@ -2,13 +2,21 @@ import { createBackups, type BackupsOptions } from '../backups/backups.ts';
 import { createVault } from '../backups/vault.ts';
 import type { StateServices } from '../capabilities/state-services.ts';
 import type { Config, Limits } from '../config.ts';
-import { agentDirectory, registeringWrites } from '../core/state/agent-directory.ts';
-import { createAuditTrail } from '../core/state/shared-audit.ts';
+import { createApprovalStore } from '../core/approvals/approval-store.ts';
+import { createJournal } from '../core/briefing/journal.ts';
+import { TOKEN_KEY_SECRET } from '../core/identity/tokens.ts';
 import { createSessions } from '../core/sessions/sessions.ts';
+import { agentDirectory, registeringWrites } from '../core/state/agent-directory.ts';
 import { createPersistentState } from '../core/state/persistent-state.ts';
+import { createAuditTrail } from '../core/state/shared-audit.ts';
+import { NOTIFICATIONS_TOPIC } from '../core/state/shared-events.ts';
 import { createSharedState } from '../core/state/shared-state.ts';
+import { createActivityTracker } from '../core/system/activity.ts';
+import { createSystemSnapshotStore } from '../core/system/snapshot-store.ts';
 import { createWatches } from '../core/watch/watches.ts';
+import { createLargeObjectStore } from '../storage/large-object-store.ts';
 import type { Adapters } from './adapters.ts';
+import { checkReadiness } from './readiness.ts';
 
 /** How backups are configured and observed, beyond the adapters. */
 export type BackupServiceOptions = Partial<Config['backups']> & Pick<BackupsOptions, 'observe' | 'report'>;
@@ -38,7 +46,14 @@ export function createStateServices(
       agent,
     );
   const shared = (tenant: string) =>
-    createSharedState(adapters.kv, adapters.bus, { tenant, quotaBytes: limits.sharedQuotaBytes });
+    createSharedState(adapters.kv, adapters.bus, {
+      tenant,
+      quotaBytes: limits.sharedQuotaBytes,
+      auditRetentionDays: limits.auditRetentionDays,
+    });
+  const audit = (tenant: string) =>
+    createAuditTrail(adapters.kv, tenant, { retentionDays: limits.auditRetentionDays });
+  const objects = createLargeObjectStore(adapters.blobs);
   const { vaultSecret, retention, chunkBytes, observe, report } = backups;
   return {
     sessions,
@@ -53,11 +68,23 @@ export function createStateServices(
         shared: () => shared(tenant),
         agents: () => agentDirectory(adapters.kv, tenant).list(),
       }),
-      audit: (tenant) => createAuditTrail(adapters.kv, tenant),
+      audit,
       ...(retention === undefined ? {} : { retention }),
       ...(chunkBytes === undefined ? {} : { chunkBytes }),
       ...(observe === undefined ? {} : { observe }),
       ...(report === undefined ? {} : { report }),
     }),
+    approvals: (tenant) => createApprovalStore(adapters.kv, tenant),
+    audit,
+    activity: createActivityTracker(adapters.kv),
+    journal: (tenant) => createJournal(adapters.kv, tenant, { retentionDays: limits.auditRetentionDays }),
+    systemSnapshots: (tenant) =>
+      createSystemSnapshotStore(adapters.kv, objects, tenant, { retention: limits.snapshotRetention }),
+    async health() {
+      const { checks } = await checkReadiness(adapters, TOKEN_KEY_SECRET);
+      return (['kv', 'blobs', 'secrets'] as const).map((component) => ({ component, ...checks[component] }));
+    },
+    notify: (notification) => adapters.bus.publish(NOTIFICATIONS_TOPIC, notification),
+    quotas: { persistentBytes: limits.persistentQuotaBytes, sharedBytes: limits.sharedQuotaBytes },
   };
 }

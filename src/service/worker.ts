@@ -1,7 +1,10 @@
 import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createApprovalDesk } from '../capabilities/approval-desk.ts';
+import type { Capability } from '../capabilities/capability.ts';
 import { createCapabilityInvoker } from '../capabilities/invoke.ts';
+import { capabilities as allCapabilities, capabilityLookup } from '../capabilities/registry.ts';
 import { resolveStore, type Config } from '../config.ts';
 import { createDenialAudit } from '../core/identity/denial-audit.ts';
 import { TOKEN_KEY_SECRET } from '../core/identity/tokens.ts';
@@ -14,6 +17,10 @@ import { sessionRoutes } from '../http/routes/sessions.ts';
 import { sharedRoutes } from '../http/routes/shared.ts';
 import { adminRoutes } from '../http/routes/admin.ts';
 import { backupRoutes } from '../http/routes/backups.ts';
+import { approvalRoutes } from '../http/routes/approvals.ts';
+import { auditRoutes } from '../http/routes/audit.ts';
+import { systemRoutes } from '../http/routes/system.ts';
+import { startActivityFlush } from '../core/system/activity.ts';
 import { snapshotRoutes } from '../http/routes/snapshots.ts';
 import { createPortability } from '../portability/portability.ts';
 import { createStateWriter } from '../portability/state-writer.ts';
@@ -47,7 +54,15 @@ export interface WorkerOptions {
    * benchmark. The wrapper must delegate `close()`. @default the store itself
    */
   readonly wrapKv?: (kv: KvStore) => KvStore;
+  /**
+   * The capabilities the worker serves, e.g. with a test's own Approval Required one.
+   * @default every capability of the spec (`registry.ts`)
+   */
+  readonly capabilities?: readonly Capability[];
 }
+
+/** How often a worker writes the agents' last activity it noted (coarse on purpose). */
+const ACTIVITY_FLUSH_MS = 10_000;
 
 /**
  * Opens the adapters (waiting for the sidecar in Dapr mode), starts delivering shared
@@ -59,6 +74,7 @@ export async function startWorker(
   options: WorkerOptions = {},
 ): Promise<Worker> {
   const { notice = (text: string) => process.stderr.write(text), wrapKv } = options;
+  const capabilities = capabilityLookup(options.capabilities ?? allCapabilities);
   const policy = await loadPolicy(config);
   const developmentKey = await prepareDevelopmentKey(config);
   const opened = await openAdapters(config);
@@ -71,8 +87,16 @@ export async function startWorker(
       observe: ({ kind, scope, at }) => metrics.observeBackup(kind, scope, at),
       report: (what, error) => logger.error({ err: error }, `${what} failed`),
     });
+    const approvals = createApprovalDesk({ services, capabilities });
     const invoke = createCapabilityInvoker({
       services,
+      approvals,
+      capabilities,
+      // An agent acting for itself is active; a supervisor reading it does not make it so.
+      onSuccess: (context) => {
+        if (context.caller.principal === context.agent)
+          services.activity.touch(context.caller.tenant, context.agent, new Date(), context.sessionId);
+      },
       observe: (name, seconds, outcome) => metrics.observeCapability(name, seconds, outcome),
     });
     const portability = createPortability({
@@ -85,16 +109,21 @@ export async function startWorker(
       blobs: adapters.blobs,
       environment: config.environment,
     });
+    const activityFlush = startActivityFlush(services.activity, ACTIVITY_FLUSH_MS, (error) =>
+      logger.warn({ err: error }, 'cannot record agent activity; retrying at the next flush'),
+    );
+    stops.push(() => activityFlush.stop());
     const delivery = await startChangeDelivery(adapters.bus, services.watches, logger);
     stops.push(() => delivery.close());
     const live = await createLiveChanges(adapters.bus);
     stops.push(() => live.close());
 
+    const denials = createDenialAudit(adapters.kv);
     const app = createApp({
       logger,
       readiness: () => checkReadiness(adapters, TOKEN_KEY_SECRET),
       metrics,
-      denials: createDenialAudit(adapters.kv),
+      denials,
       authenticate: authenticate({
         tokenKey: () => adapters.secrets.get(TOKEN_KEY_SECRET),
         policy,
@@ -110,6 +139,9 @@ export async function startWorker(
         snapshotRoutes(portability),
         adminRoutes(portability),
         backupRoutes(invoke, services.backups),
+        systemRoutes(services, invoke),
+        approvalRoutes(approvals),
+        auditRoutes(services, denials),
       ],
     });
     const server: Server = app.listen(config.port, config.host);

@@ -40,6 +40,15 @@ describe('/openapi.json', () => {
       '/v1/shared/keys': ['get'],
       '/v1/shared/keys/{key}': ['get', 'put', 'delete'],
       '/v1/shared/watch': ['get'],
+      '/v1/approvals': ['get'],
+      '/v1/approvals/{id}': ['get'],
+      '/v1/approvals/{id}/approve': ['post'],
+      '/v1/approvals/{id}/deny': ['post'],
+      '/v1/audit': ['get'],
+      '/v1/snapshots/system': ['get', 'post'],
+      '/v1/snapshots/system/{id}': ['get'],
+      '/v1/briefing': ['get'],
+      '/v1/journal': ['post'],
     })) {
       for (const method of methods) expect(doc.paths[path]?.[method], `${method} ${path}`).toBeDefined();
     }
@@ -51,6 +60,9 @@ describe('/openapi.json', () => {
     );
     expect(ifMatch).toMatchObject({ in: 'header', required: true });
     expect(doc.components.schemas.Error.properties.error.properties.code.enum).toContain('VersionConflict');
+    // A call that needs approval answers 202 with the pending approval's id.
+    expect(doc.components.schemas.Error.properties.approval_id).toBeDefined();
+    expect(doc.paths['/v1/capabilities/state.snapshot.create'].post.responses['202']).toBeDefined();
   });
 
   it('is a valid OpenAPI 3.1 document whose every $ref resolves', async () => {

@@ -41,6 +41,35 @@ export function canOperate(caller: Caller, tenant?: string): void {
   if (!hasRole(caller, 'operator')) throw new AppError('Forbidden', `${describe(caller)} is not an operator`);
 }
 
+/**
+ * Allows `caller` to approve or deny a request of `requester` in `tenant`, or throws
+ * `Forbidden`: a supervisor or operator of that tenant, and never the requester itself
+ * (an operator needs no approval: its own calls run directly).
+ */
+export function canDecideApproval(caller: Caller, tenant: string, requester: string): void {
+  sameTenant(caller, tenant, 'decide approvals of');
+  if (!hasRole(caller, 'supervisor') && !hasRole(caller, 'operator'))
+    throw new AppError('Forbidden', `${describe(caller)} is neither a supervisor nor an operator`);
+  if (caller.principal === requester)
+    throw new AppError('Forbidden', `${describe(caller)} may not decide its own request`);
+}
+
+/**
+ * Allows `caller` to see an approval requested by `requester`: the requester, or a
+ * supervisor or operator of the tenant; `Forbidden` otherwise.
+ */
+export function canSeeApproval(caller: Caller, tenant: string, requester: string): void {
+  sameTenant(caller, tenant, 'read approvals of');
+  if (caller.principal === requester || hasRole(caller, 'supervisor') || hasRole(caller, 'operator')) return;
+  throw new AppError('Forbidden', `${describe(caller)} may not see another agent's approval`);
+}
+
+/** Allows the audit trail of `tenant` to its operators; `Forbidden` otherwise. */
+export function canReadAudit(caller: Caller, tenant: string): void {
+  sameTenant(caller, tenant, 'read the audit trail of');
+  if (!hasRole(caller, 'operator')) throw new AppError('Forbidden', `${describe(caller)} is not an operator`);
+}
+
 // `action` completes "... may not <action> tenant T".
 function sameTenant(caller: Caller, tenant: string, action: string): void {
   if (caller.tenant !== tenant) {

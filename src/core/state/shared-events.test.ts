@@ -116,6 +116,7 @@ describe('shared state: change events, notifications and audit', () => {
         agent: event.owner_agent,
         action: event.operation === 'set' ? 'state.shared.set' : 'state.shared.delete',
         permission: 'notify',
+        outcome: 'ok',
         key: 'config.mode',
         version: event.version,
       })),

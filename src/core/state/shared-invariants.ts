@@ -230,8 +230,14 @@ async function checkAudit(
   problems: string[],
 ): Promise<Map<string, SharedModelChange>> {
   const byChange = new Map<string, AuditRecord>();
-  for (const record of await createAuditTrail(kv, tenant, { runtime: createEngineRuntime() }).readAll()) {
-    if (record.action !== 'state.shared.set' && record.action !== 'state.shared.delete') continue;
+  const trail = await createAuditTrail(kv, tenant, { runtime: createEngineRuntime() }).readAll();
+  // Only shared changes are checked here; approvals and snapshots audit other actions.
+  const sharedRecords = trail.filter((record) => record.action.startsWith('state.shared.'));
+  for (const record of sharedRecords) {
+    if (record.key === undefined || record.version === undefined) {
+      problems.push(`audit record ${record.id} of ${record.action} names no key or version`);
+      continue;
+    }
     const change = changeName({
       key: record.key,
       version: record.version,

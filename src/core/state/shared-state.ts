@@ -2,7 +2,7 @@ import type { Json } from '../json.ts';
 import type { EventBus } from '../../ports/event-bus.ts';
 import type { KvStore } from '../../ports/kv-store.ts';
 import type { BulkItem, BulkLoadResult } from '../engine/bulk-load.ts';
-import { engineRuntimeOf, type EngineRuntime } from '../engine/engine-runtime.ts';
+import type { EngineRuntime } from '../engine/engine-runtime.ts';
 import type { KeyedFollowUp } from '../engine/follow-ups.ts';
 import { isLive, type Head } from '../engine/head-record.ts';
 import { createVersionedRecords } from '../engine/versioned-records.ts';
@@ -134,19 +134,6 @@ export function createSharedState(kv: KvStore, bus: EventBus, options: SharedSta
       await bus.publish(SHARED_CHANGES_TOPIC, event);
       await bus.publish(NOTIFICATIONS_TOPIC, notificationOf(event));
     }
-    const latest = events.at(-1);
-    if (latest !== undefined) await pruneAuditDaily(latest.at.slice(0, 10));
-  }
-
-  /**
-   * Drops audit days past retention, once a day per worker and tenant. The day is that
-   * of the changes just audited, so that pruning follows the clock that stamps records.
-   */
-  const pruned = (runtime ?? engineRuntimeOf(kv)).singleton('audit-pruned', namespace, () => ({ day: '' }));
-  async function pruneAuditDaily(today: string): Promise<void> {
-    if (pruned.day >= today) return;
-    await audit.prune(new Date(`${today}T00:00:00.000Z`));
-    pruned.day = today;
   }
 
   function ownerOf(head: Head): string {

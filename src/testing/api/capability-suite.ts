@@ -27,6 +27,10 @@ export const SPEC_CAPABILITIES = [
   'state.shared.delete',
   'state.shared.list',
   'state.shared.watch',
+  'state.snapshot.create',
+  'state.snapshot.list',
+  'state.snapshot.load',
+  'state.briefing.generate',
   'state.backup.create',
   'state.backup.list',
   'state.backup.restore',
@@ -80,7 +84,8 @@ export function capabilityApiSuite(
       const permission = Object.fromEntries(listed.map((entry) => [entry.name, entry.permission]));
       expect(permission['state.shared.set']).toBe('notify');
       expect(permission['state.shared.delete']).toBe('notify');
-      expect(Object.values(permission).filter((value) => value === 'autonomous')).toHaveLength(15);
+      expect(permission['state.snapshot.create']).toBe('notify');
+      expect(Object.values(permission).filter((value) => value === 'autonomous')).toHaveLength(18);
       for (const name of ['state.backup.create', 'state.backup.restore', 'state.backup.export'])
         expect(permission[name], name).toBe('approval_required');
       const set = listed.find((entry) => entry.name === 'state.shared.set')!;

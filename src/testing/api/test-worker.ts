@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../config.ts';
 import { createLogger } from '../../logging.ts';
-import { startWorker, type Worker } from '../../service/worker.ts';
+import { startWorker, type Worker, type WorkerOptions } from '../../service/worker.ts';
 import {
   freePort,
   localFileSecretStore,
@@ -33,9 +33,13 @@ export const TEST_VAULT_KEY = Buffer.from('agentstate test vault key, no!!!').to
 /**
  * A worker on the embedded store in a fresh folder, on a free loopback port, with a
  * configured (not generated) token key, so it prints no development token.
- * `env` adds configuration, as the environment would.
+ * `env` adds configuration, as the environment would; `options` are the worker's (e.g.
+ * a test's own capabilities).
  */
-export async function startEmbeddedTestWorker(env: Record<string, string> = {}): Promise<TestWorker> {
+export async function startEmbeddedTestWorker(
+  env: Record<string, string> = {},
+  options: Omit<WorkerOptions, 'notice'> = {},
+): Promise<TestWorker> {
   const dataDir = await mkdtemp(join(tmpdir(), 'agentstate-api-'));
   await writeFile(
     join(dataDir, 'secrets.json'),
@@ -47,7 +51,7 @@ export async function startEmbeddedTestWorker(env: Record<string, string> = {}):
     AGENTSTATE_DATA_DIR: dataDir,
     ...env,
   });
-  const worker = await startWorker(config, createLogger('silent'), { notice: () => undefined });
+  const worker = await startWorker(config, createLogger('silent'), { ...options, notice: () => undefined });
   return {
     worker,
     api: apiClient(worker.url),
@@ -64,6 +68,7 @@ export async function startDaprTestWorker(
   sidecar: { httpPort: number; grpcPort: number },
   port: number,
   env: Record<string, string> = {},
+  options: Omit<WorkerOptions, 'notice'> = {},
 ): Promise<TestWorker> {
   const config = loadConfig({
     PORT: String(port),
@@ -72,7 +77,7 @@ export async function startDaprTestWorker(
     DAPR_GRPC_PORT: String(sidecar.grpcPort),
     ...env,
   });
-  const worker = await startWorker(config, createLogger('silent'), { notice: () => undefined });
+  const worker = await startWorker(config, createLogger('silent'), { ...options, notice: () => undefined });
   return {
     worker,
     api: apiClient(worker.url),
@@ -104,12 +109,13 @@ export async function agentstateComponents(redis: RedisServer, dir: string): Pro
 /**
  * A worker in this process beside its own daprd, with the components of `components/`
  * over `redis` (state, pub/sub, broadcast), a local folder (blobs) and a secrets file
- * holding `TEST_TOKEN_KEY`. `close` stops both.
+ * holding `TEST_TOKEN_KEY`. `close` stops both. `options` are the sidecar's and the
+ * worker's (e.g. a test's own capabilities).
  */
 export async function startDaprBackedTestWorker(
   redis: RedisServer,
   env: Record<string, string> = {},
-  sidecarOptions: Partial<DaprdOptions> = {},
+  options: { sidecar?: Partial<DaprdOptions>; worker?: Omit<WorkerOptions, 'notice'> } = {},
 ): Promise<TestWorker & { readonly sidecar: DaprSidecar }> {
   const dir = await makeTempDir('agentstate-dapr-worker');
   const appPort = await freePort();
@@ -117,10 +123,10 @@ export async function startDaprBackedTestWorker(
     appId: 'agentstate',
     appPort,
     components: await agentstateComponents(redis, dir),
-    ...sidecarOptions,
+    ...options.sidecar,
   });
   try {
-    const worker = await startDaprTestWorker(sidecar, appPort, env);
+    const worker = await startDaprTestWorker(sidecar, appPort, env, options.worker);
     await sidecar.waitHealthy();
     return {
       ...worker,
