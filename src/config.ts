@@ -62,6 +62,16 @@ export const configSchema = z.object({
       .int()
       .min(0)
       .default(500 * 1024 * 1024),
+    /** Seconds a checkpoint thread lives after its last write unless the saver says otherwise; 0 for ever. */
+    checkpointTtlSeconds: z.coerce.number().int().min(0).default(0),
+    /** Checkpoints kept per thread and checkpoint namespace; 0 keeps all. */
+    checkpointRetention: z.coerce.number().int().min(0).default(0),
+    /** Bytes of checkpoint records per thread (values offloaded to blobs not counted). */
+    checkpointQuotaBytes: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .default(100 * 1024 * 1024),
   }),
 });
 
@@ -101,6 +111,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
       persistentQuotaBytes: env['AGENTSTATE_PERSISTENT_QUOTA_BYTES'],
       persistentRetention: env['AGENTSTATE_PERSISTENT_RETENTION'],
       sharedQuotaBytes: env['AGENTSTATE_SHARED_QUOTA_BYTES'],
+      checkpointTtlSeconds: env['AGENTSTATE_CHECKPOINT_TTL_SECONDS'],
+      checkpointRetention: env['AGENTSTATE_CHECKPOINT_RETENTION'],
+      checkpointQuotaBytes: env['AGENTSTATE_CHECKPOINT_QUOTA_BYTES'],
     },
   };
   const parsed = configSchema.safeParse(withoutEmpty({ ...fromEnv, ...withoutEmpty(overrides) }));
