@@ -47,7 +47,7 @@ export interface AgentStateSaverOptions extends AgentStateConnectionOptions {
  * through the local Dapr sidecar. A checkpoint sends only the channels it changed;
  * values larger than `inlineLimitBytes` go to the blob store.
  */
-export class AgentStateSaver extends BaseCheckpointSaver<string | number> {
+export class AgentStateSaver extends BaseCheckpointSaver {
   private readonly client: ServiceClient;
   private readonly values: SerializedValues;
   private readonly ttlSeconds: number | undefined;
@@ -64,7 +64,8 @@ export class AgentStateSaver extends BaseCheckpointSaver<string | number> {
   }
 
   async getTuple(config: RunnableConfig): Promise<CheckpointTuple | undefined> {
-    const thread = threadOf(config, 'getTuple');
+    const thread = config.configurable?.['thread_id'] as unknown;
+    if (typeof thread !== 'string' || thread === '') return undefined;
     const checkpointId = config.configurable?.['checkpoint_id'] as string | undefined;
     let stored: StoredTuple;
     try {
@@ -182,17 +183,12 @@ export class AgentStateSaver extends BaseCheckpointSaver<string | number> {
   }
 
   /**
-   * Versions unique to each write (`<counter>.<random>`, as LangGraph's Python savers
-   * make them), so a channel's value at a version is written once even across forks.
+   * The next integer plus a random fraction: above `current` like LangGraph's own
+   * versions, and unique to each write, so a channel's value at a version is written
+   * once even when two forks of a thread both advance it.
    */
-  override getNextVersion(current: string | number | undefined): string {
-    const counter =
-      current === undefined
-        ? 0
-        : typeof current === 'number'
-          ? current
-          : Number.parseInt(current.split('.')[0] ?? '0', 10);
-    return `${String(counter + 1).padStart(32, '0')}.${String(Math.random()).slice(2, 18).padEnd(16, '0')}`;
+  override getNextVersion(current: number | undefined): number {
+    return Math.floor(current ?? 0) + 1 + Math.random() / 2;
   }
 
   private async *threads(): AsyncGenerator<string> {
