@@ -136,7 +136,7 @@ async function putAndGet(
   const getTuple = await measure(
     async (w) => {
       const tuple = await saver.getTuple({
-        configurable: { thread_id: last[w]?.configurable?.['thread_id'], checkpoint_ns: '' },
+        configurable: { thread_id: last[w]?.configurable?.['thread_id'] as string, checkpoint_ns: '' },
       });
       if (tuple === undefined) throw new Error('no checkpoint');
     },

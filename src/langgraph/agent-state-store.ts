@@ -60,7 +60,7 @@ export class AgentStateStore extends BaseStore {
   private run(operation: Operation): Promise<unknown> {
     if ('namespacePrefix' in operation) return this.searchItems(operation);
     if ('matchConditions' in operation || 'maxDepth' in operation || !('namespace' in operation))
-      return this.namespaces(operation as ListNamespacesOperation);
+      return this.namespaces(operation);
     if ('value' in operation) return this.write(operation);
     return this.read(operation);
   }

@@ -42,12 +42,10 @@ export function serializedValues(
     async load(thread, value) {
       if ('blob' in value) {
         const response = await client.request('GET', blobPath(thread, value.blob));
-        return serde.loadsTyped(value.type, new Uint8Array(await response.arrayBuffer()));
+        return (await serde.loadsTyped(value.type, new Uint8Array(await response.arrayBuffer()))) as unknown;
       }
-      return serde.loadsTyped(
-        value.type,
-        value.encoding === 'utf8' ? value.data : new Uint8Array(Buffer.from(value.data, 'base64')),
-      );
+      const data = value.encoding === 'utf8' ? value.data : new Uint8Array(Buffer.from(value.data, 'base64'));
+      return (await serde.loadsTyped(value.type, data)) as unknown;
     },
   };
 }

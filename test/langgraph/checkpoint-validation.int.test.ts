@@ -74,7 +74,8 @@ describeWithDapr('LangGraph checkpoint validation: AgentStateSaver on daprd', ()
   for (const backend of ['dapr-redis', 'dapr-postgresql'])
     it(`passes every case on ${backend}`, { timeout: SUITE_TIMEOUT }, async () => {
       const w = workers.get(backend) as TestWorker;
-      expect((await w.api.request('GET', '/readyz')).body.adapters.kv).toBe(backend);
+      const ready = (await w.api.request('GET', '/readyz')).body as { adapters: { kv: string } };
+      expect(ready.adapters.kv).toBe(backend);
       expectAllPassed(await runValidationSuite(backend, w.worker.url, await operatorToken(w)));
     });
 });

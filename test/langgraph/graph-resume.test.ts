@@ -44,14 +44,14 @@ async function runToTheEnd(
   const config = { configurable: { thread_id: 'conversation-1' } };
   const answer: Record<string, unknown> = await buildGraph(first).invoke({ total: 1 }, config);
   // The interrupt's id derives from the run's checkpoint ids, which differ per run.
-  const { __interrupt__: _interrupts, ...paused } = answer;
+  const paused = Object.fromEntries(Object.entries(answer).filter(([name]) => name !== '__interrupt__'));
   await between();
   const graph = buildGraph(second);
   const waiting = await graph.getState(config);
   const resumed = await graph.invoke(new Command({ resume: 'yes' }), config);
   return {
     paused,
-    asked: waiting.tasks.flatMap((task) => task.interrupts.map((asked) => asked.value)),
+    asked: waiting.tasks.flatMap((task) => task.interrupts.map((asked): unknown => asked.value)),
     next: waiting.next,
     resumed,
     history: (await collect(graph.getStateHistory(config))).length,

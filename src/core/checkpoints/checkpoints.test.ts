@@ -109,7 +109,7 @@ describe('checkpoints', () => {
       tuple?.pending_writes.map((w) => [
         w.task_id,
         w.idx,
-        JSON.parse(w.value.type === 'json' && 'data' in w.value ? w.value.data : ''),
+        JSON.parse('data' in w.value ? w.value.data : '') as unknown,
       ]),
     ).toEqual([
       ['t0', -1, 'error again'],

@@ -230,7 +230,7 @@ export function createCheckpoints(kv: KvStore, options: CheckpointsOptions): Che
           task_path: input.task_path,
           writes: [...byIndex.values()],
         };
-        const outcome = await records.write(key, merged as unknown as Json, {
+        const outcome = await records.write(key, merged, {
           expectedVersion: current !== undefined && isLive(current.head) ? current.head.version : 0,
         });
         return outcome.committed ? { stored: input.writes.length } : RETRY;

@@ -64,7 +64,7 @@ export function threadHeads(
 
 /** The record of a thread after a write at `at` with `ttlSeconds` (0: none). */
 export function threadRecordAfterWrite(previous: ThreadRecord, at: Date, ttlSeconds: number): ThreadRecord {
-  const { ttl_seconds: _ttl, expires_at: _expires, ...rest } = previous;
+  const rest: ThreadRecord = { latest: previous.latest, order_key: previous.order_key };
   if (ttlSeconds === 0) return rest;
   return {
     ...rest,
