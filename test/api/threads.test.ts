@@ -1,9 +1,9 @@
 import { emptyCheckpoint, uuid6, type Checkpoint } from '@langchain/langgraph-checkpoint';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isAppError } from '../../src/core/errors.ts';
 import { AgentStateSaver } from '../../src/langgraph/index.ts';
 import { startEmbeddedTestWorker, type TestWorker } from '../../src/testing/api/test-worker.ts';
+import { codeOf } from '../../src/testing/error-code.ts';
 
 // Issue 10, what users of other checkpointers ask for, over REST and through the saver:
 // a late write after deleteThread is refused, threads expire, threads list newest first,
@@ -29,16 +29,6 @@ function checkpointWith(values: Record<string, unknown>): Checkpoint {
 }
 const meta = { source: 'loop' as const, step: 0, parents: {} };
 const thread = (id: string) => ({ configurable: { thread_id: id, checkpoint_ns: '' } });
-
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isAppError(error)) return error.code;
-    throw error;
-  }
-  return 'succeeded';
-}
 
 describe('checkpoints over REST and AgentStateSaver', () => {
   it('refuses a late put or putWrites for a deleted thread, and the delete stays done', async () => {

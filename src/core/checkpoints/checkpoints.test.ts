@@ -8,9 +8,9 @@ import type { KvStore } from '../../ports/kv-store.ts';
 import { createLargeObjectStore, type LargeObjectStore } from '../../storage/large-object-store.ts';
 import { recordingWrites } from '../../testing/kv-spies.ts';
 import { engineRuntimeOf } from '../engine/engine-runtime.ts';
-import { AppError } from '../errors.ts';
 import type { PutCheckpointInput } from './checkpoint-schemas.ts';
 import { createCheckpoints, type CheckpointsOptions } from './checkpoints.ts';
+import { codeOf } from '../../testing/error-code.ts';
 
 let kv: KvStore;
 let blobs: LargeObjectStore;
@@ -56,16 +56,6 @@ function checkpoint(
     })),
     ...extra,
   };
-}
-
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof AppError) return error.code;
-    throw error;
-  }
-  return 'succeeded';
 }
 
 describe('checkpoints', () => {
