@@ -21,12 +21,10 @@ export interface ChannelAt {
  * the record names the blob.
  */
 export interface ChannelValues {
-  /** Writes the records; the blobs they name must exist (`InvalidInput` otherwise). */
-  save(
-    namespace: string,
-    values: ReadonlyArray<ChannelAt & { value: SerializedValue }>,
-    ttlSeconds?: number,
-  ): Promise<void>;
+  /** Refuses (`InvalidInput`) values that name a blob not uploaded to this thread. */
+  assertUploaded(values: readonly SerializedValue[]): Promise<void>;
+  /** Writes the records; `assertUploaded` first. */
+  save(namespace: string, values: ReadonlyArray<ChannelAt & { value: SerializedValue }>): Promise<void>;
   /** The values found, by `channelId`. One store call. */
   load(namespace: string, channels: readonly ChannelAt[]): Promise<Map<string, SerializedValue>>;
   /** Deletes the records and their blobs. */
@@ -43,22 +41,17 @@ export function channelValues(
   const keyOf = (namespace: string, at: ChannelAt) =>
     channelValueKey(namespace, at.checkpointNs, at.channel, at.version);
   return {
-    async save(namespace, values, ttlSeconds) {
+    async save(namespace, values) {
       if (values.length === 0) return;
-      await assertBlobsExist(
-        blobs,
-        owner,
-        values.map(({ value }) => value),
-      );
-      const options = ttlSeconds === undefined ? {} : { ttlSeconds };
       const operations: KvOperation[] = values.map((at) => ({
         op: 'save',
         key: keyOf(namespace, at),
         value: at.value,
-        options,
       }));
       for (const batch of transactionBatches(operations)) await kv.transact(batch);
     },
+
+    assertUploaded: (values) => assertBlobsExist(blobs, owner, values),
 
     async load(namespace, channels) {
       const found = new Map<string, SerializedValue>();
@@ -91,8 +84,7 @@ export function channelId(at: ChannelAt): string {
   return JSON.stringify([at.checkpointNs, at.channel, String(at.version)]);
 }
 
-/** Refuses values that name a blob that was not uploaded for this thread. */
-export async function assertBlobsExist(
+async function assertBlobsExist(
   blobs: LargeObjectStore,
   owner: { tenant: string; agent: string; thread: string },
   values: readonly SerializedValue[],

@@ -39,10 +39,13 @@ export async function assembleTuples(
   }));
   const wanted = checkpoints.flatMap(({ checkpointNs, record }) => channelsOf(checkpointNs, record));
   const unique = [...new Map(wanted.map((at) => [channelId(at), at])).values()];
-  const loaded = await values.load(records.keys.namespace, unique);
-  const writes = await Promise.all(
-    checkpoints.map(({ checkpointNs, checkpointId }) => pendingWrites(records, checkpointNs, checkpointId)),
-  );
+  // Values and writes are independent reads: side by side, one round trip less to wait.
+  const [loaded, writes] = await Promise.all([
+    values.load(records.keys.namespace, unique),
+    Promise.all(
+      checkpoints.map(({ checkpointNs, checkpointId }) => pendingWrites(records, checkpointNs, checkpointId)),
+    ),
+  ]);
   return checkpoints.map(({ checkpointNs, checkpointId, record }, position) => ({
     config: { thread_id: thread, checkpoint_ns: checkpointNs, checkpoint_id: checkpointId },
     ...(record.parent_checkpoint_id === undefined

@@ -265,9 +265,10 @@ describe('checkpoints', () => {
     const parts: Uint8Array[] = [];
     for await (const part of checkpoints.readBlob('th', uploaded.blob)) parts.push(part);
     expect(Buffer.concat(parts).equals(Buffer.from(bytes))).toBe(true);
+    const refused = recordingWrites(kv);
     expect(
       await codeOf(
-        checkpoints.put('th', {
+        open({}, refused.store).put('th', {
           ...checkpoint('c2', { big: 2 }),
           new_channel_values: [
             {
@@ -279,5 +280,6 @@ describe('checkpoints', () => {
         }),
       ),
     ).toBe('InvalidInput');
+    expect(refused.written).toEqual([]);
   });
 });

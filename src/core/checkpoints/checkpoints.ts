@@ -166,16 +166,20 @@ export function createCheckpoints(kv: KvStore, options: CheckpointsOptions): Che
         const number = live?.generation ?? (head?.version ?? 0) + 1;
         const records = generation(thread, number);
         if (written !== number) {
-          await valuesOf(thread).save(
-            records.keys.namespace,
-            input.new_channel_values.map(({ channel, version, value }) => ({
-              checkpointNs: input.checkpoint_ns,
-              channel,
-              version,
-              value,
-            })),
-          );
-          await records.write(key, record as unknown as Json);
+          await valuesOf(thread).assertUploaded(input.new_channel_values.map(({ value }) => value));
+          // Both only have to be there before the thread head names the checkpoint.
+          await Promise.all([
+            valuesOf(thread).save(
+              records.keys.namespace,
+              input.new_channel_values.map(({ channel, version, value }) => ({
+                checkpointNs: input.checkpoint_ns,
+                channel,
+                version,
+                value,
+              })),
+            ),
+            records.write(key, record as unknown as Json),
+          ]);
           written = number;
         }
         const at = now();
