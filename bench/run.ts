@@ -26,11 +26,12 @@ import { backupRestore } from './workloads/backup-restore.ts';
 import { persistentGetSet } from './workloads/persistent-get-set.ts';
 import { sharedCounter } from './workloads/shared-counter.ts';
 import { storeCalls } from './workloads/store-calls.ts';
+import { langgraphCheckpoints } from './workloads/langgraph-checkpoints.ts';
 
 const USAGE = `usage: npm run bench -- [--quick] [--json] [--only a,b] [--concurrency 1,8,32] [--ops get,set] [--backup-mib 1024] [--cpu-prof]
   --quick     1 s measurements, namespace 1k vs 10k keys (about 5 minutes)
   --json      machine-readable results on stdout (progress stays on stderr)
-  --only      some workloads: persistent,calls,distinct,counter,namespace,backup,embedded,crypto
+  --only      some workloads: persistent,calls,distinct,counter,namespace,backup,langgraph,embedded,crypto
               and/or stores: redis,postgres,embedded (BENCHMARKS.md is not written)
   --concurrency  the concurrencies of persistent and embedded get/set (BENCHMARKS.md is not written)
   --ops       only these of persistent and embedded get/set (BENCHMARKS.md is not written)
@@ -45,11 +46,12 @@ const WORKLOADS = [
   'counter',
   'namespace',
   'backup',
+  'langgraph',
   'embedded',
   'crypto',
 ] as const;
 /** The workloads that run on daprd; each runs on Redis and on PostgreSQL. */
-const DAPR_WORKLOADS = ['persistent', 'calls', 'distinct', 'counter', 'namespace'] as const;
+const DAPR_WORKLOADS = ['persistent', 'calls', 'distinct', 'counter', 'namespace', 'langgraph'] as const;
 const STORES = ['redis', 'postgres', 'embedded'] as const;
 
 const repoRoot = fileURLToPath(new URL('../', import.meta.url));
@@ -213,6 +215,11 @@ try {
       await step(`namespace-${store}`, () =>
         namespaceSize(ctx, target, quick ? [1_000, 10_000] : [1_000, 10_000, 100_000]),
       );
+    // Against checkpoint-postgres on the same server: only on PostgreSQL.
+    if (wants('langgraph') && store === 'postgres' && postgres !== undefined) {
+      const server = postgres;
+      await step('langgraph', () => langgraphCheckpoints(ctx, target, server));
+    }
   };
   if (redis !== undefined && wantsStore('redis')) {
     const servers = { redis };

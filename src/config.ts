@@ -66,6 +66,16 @@ export const configSchema = z.object({
       .int()
       .min(0)
       .default(500 * 1024 * 1024),
+    /** Seconds a checkpoint thread lives after its last write unless the saver says otherwise; 0 for ever. */
+    checkpointTtlSeconds: z.coerce.number().int().min(0).default(0),
+    /** Checkpoints kept per thread and checkpoint namespace; 0 keeps all. */
+    checkpointRetention: z.coerce.number().int().min(0).default(0),
+    /** Bytes of checkpoint records per thread (values offloaded to blobs not counted). */
+    checkpointQuotaBytes: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .default(100 * 1024 * 1024),
   }),
   backups: z
     .object({
@@ -117,6 +127,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
       auditRetentionDays: env['AGENTSTATE_AUDIT_RETENTION_DAYS'],
       snapshotRetention: env['AGENTSTATE_SNAPSHOT_RETENTION'],
       sharedQuotaBytes: env['AGENTSTATE_SHARED_QUOTA_BYTES'],
+      checkpointTtlSeconds: env['AGENTSTATE_CHECKPOINT_TTL_SECONDS'],
+      checkpointRetention: env['AGENTSTATE_CHECKPOINT_RETENTION'],
+      checkpointQuotaBytes: env['AGENTSTATE_CHECKPOINT_QUOTA_BYTES'],
     },
     backups: {
       retention: env['AGENTSTATE_BACKUP_RETENTION'],

@@ -43,6 +43,9 @@ const limits = {
   sharedQuotaBytes: 500 * 1024 * 1024,
   auditRetentionDays: 90,
   snapshotRetention: 50,
+  checkpointTtlSeconds: 0,
+  checkpointRetention: 0,
+  checkpointQuotaBytes: 100 * 1024 * 1024,
 };
 
 beforeEach(async () => {

@@ -8,8 +8,12 @@ export interface RequestOptions {
   readonly query?: Query;
   /** Sent as JSON. */
   readonly json?: unknown;
-  /** Sent as is, as `application/json` (a file being imported), with its length if known. */
-  readonly stream?: { readonly body: ReadableStream<Uint8Array>; readonly length?: number };
+  /** Sent as is, as `application/json` (a file being imported) unless `type` says otherwise, with its length if known. */
+  readonly stream?: {
+    readonly body: ReadableStream<Uint8Array>;
+    readonly length?: number;
+    readonly type?: string;
+  };
 }
 
 /** The service as the CLI sees it: HTTP answers, and errors as `AppError`s with the service's code. */
@@ -34,7 +38,7 @@ export function createServiceClient(connection: Connection): ServiceClient {
       headers['content-type'] = 'application/json';
       body = JSON.stringify(options.json);
     } else if (options.stream !== undefined) {
-      headers['content-type'] = 'application/json';
+      headers['content-type'] = options.stream.type ?? 'application/json';
       if (options.stream.length !== undefined) headers['content-length'] = String(options.stream.length);
       body = options.stream.body;
     }

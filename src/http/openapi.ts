@@ -23,6 +23,7 @@ import { errorStatus } from './error-status.ts';
 import { backupOperations } from './backup-openapi.ts';
 import { approvalOperations } from './approvals-openapi.ts';
 import { portabilityOperations } from './portability-openapi.ts';
+import { threadOperations } from './threads-openapi.ts';
 import { agentHeader, headerParameters, sessionHeader } from './openapi-headers.ts';
 import { publicPaths } from './openapi-public-paths.ts';
 import { createSchemaComponents, type SchemaComponents } from './openapi-schemas.ts';
@@ -59,6 +60,10 @@ export interface Operation {
   readonly querySchema?: z.ZodObject;
   /** A `text/event-stream` whose events carry this as `data`. */
   readonly stream?: z.ZodType;
+  /** The body is bytes, sent as `application/octet-stream`. */
+  readonly binaryBody?: true;
+  /** The answer is bytes, sent as `application/octet-stream`. */
+  readonly binaryResponse?: true;
 }
 
 const keyPath = 'The key, percent-encoded as one path segment.';
@@ -245,6 +250,10 @@ const json = (schemas: SchemaComponents, schema: z.ZodType, io: 'input' | 'outpu
   'application/json': { schema: schemas.of(schema, io) },
 });
 
+const binary = {
+  'application/octet-stream': { schema: { type: 'string', contentMediaType: 'application/octet-stream' } },
+};
+
 function pathParameters(path: string) {
   return [...path.matchAll(/\{(\w+)\}/g)].map(([, name]) => ({
     name,
@@ -299,14 +308,17 @@ function restOperation(operation: Operation, schemas: SchemaComponents) {
     parameters: [...pathParameters(operation.path), ...query, ...headers],
     ...(operation.body !== undefined
       ? { requestBody: { required: false, content: json(schemas, operation.body, 'input') } }
-      : valueBody
-        ? { requestBody: { required: true, content: { 'application/json': { schema: {} } } } }
-        : {}),
+      : operation.binaryBody === true
+        ? { requestBody: { required: true, content: binary } }
+        : valueBody
+          ? { requestBody: { required: true, content: { 'application/json': { schema: {} } } } }
+          : {}),
     responses: {
       [String(operation.status ?? 200)]: {
         description: 'Success',
         ...(response === undefined ? {} : { content: json(schemas, response, 'output') }),
         ...(operation.stream === undefined ? {} : { content: eventStream(schemas, operation.stream) }),
+        ...(operation.binaryResponse === true ? { content: binary } : {}),
       },
       ...errorResponses(),
     },
@@ -382,6 +394,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
     ...portabilityOperations,
     ...backupOperations,
     ...approvalOperations,
+    ...threadOperations,
   ]) {
     (paths[operation.path] ??= {})[operation.method] = restOperation(operation, schemas);
   }

@@ -29,6 +29,9 @@ export const configDocumentSchema = z.strictObject({
     persistentQuotaBytes: limits.shape.persistentQuotaBytes,
     persistentRetention: limits.shape.persistentRetention,
     sharedQuotaBytes: limits.shape.sharedQuotaBytes,
+    checkpointTtlSeconds: limits.shape.checkpointTtlSeconds,
+    checkpointRetention: limits.shape.checkpointRetention,
+    checkpointQuotaBytes: limits.shape.checkpointQuotaBytes,
   }),
   components: z.strictObject({
     stateStore: dapr.stateStore,
@@ -62,6 +65,9 @@ export const limitVariables: Record<keyof ConfigLimits, string> = {
   persistentQuotaBytes: 'AGENTSTATE_PERSISTENT_QUOTA_BYTES',
   persistentRetention: 'AGENTSTATE_PERSISTENT_RETENTION',
   sharedQuotaBytes: 'AGENTSTATE_SHARED_QUOTA_BYTES',
+  checkpointTtlSeconds: 'AGENTSTATE_CHECKPOINT_TTL_SECONDS',
+  checkpointRetention: 'AGENTSTATE_CHECKPOINT_RETENTION',
+  checkpointQuotaBytes: 'AGENTSTATE_CHECKPOINT_QUOTA_BYTES',
 };
 export const componentVariables: Record<keyof ConfigComponents, string> = {
   stateStore: 'AGENTSTATE_STATE_STORE',

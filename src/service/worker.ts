@@ -25,6 +25,8 @@ import { snapshotRoutes } from '../http/routes/snapshots.ts';
 import { createPortability } from '../portability/portability.ts';
 import { createStateWriter } from '../portability/state-writer.ts';
 import { watchRoutes } from '../http/routes/watch.ts';
+import { threadRoutes } from '../http/routes/threads.ts';
+import { checkpointsOver } from './checkpoint-services.ts';
 import type { Logger } from '../logging.ts';
 import type { KvStore } from '../ports/kv-store.ts';
 import { closeAdapters, openAdapters, type Adapters } from './adapters.ts';
@@ -137,6 +139,7 @@ export async function startWorker(
         watchRoutes({ watches: services.watches, live }),
         sharedRoutes(invoke),
         snapshotRoutes(portability),
+        threadRoutes(checkpointsOver(adapters, config.limits)),
         adminRoutes(portability),
         backupRoutes(invoke, services.backups),
         systemRoutes(services, invoke),
