@@ -38,6 +38,20 @@ export const configSchema = z.object({
   /** The app-id policy, as JSON or YAML text (`AGENTSTATE_POLICY`), or a file holding it. */
   policy: z.string().min(1).optional(),
   policyFile: z.string().min(1).optional(),
+  /**
+   * Host names (no port) that requests to `/mcp` may carry in `Host`, comma-separated
+   * (`AGENTSTATE_MCP_ALLOWED_HOSTS`): the SDK's DNS-rebinding protection. Loopback by
+   * default, as the worker listens there; add the Service name a cluster calls it by.
+   */
+  mcpAllowedHosts: z
+    .string()
+    .default('localhost,127.0.0.1,[::1]')
+    .transform((list) =>
+      list
+        .split(',')
+        .map((host) => host.trim())
+        .filter((host) => host !== ''),
+    ),
   /** `source_environment` of the snapshots and exports this worker writes (`AGENTSTATE_ENVIRONMENT`). */
   environment: z.string().min(1).default('default'),
   limits: z.object({
@@ -94,6 +108,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
     policy: env['AGENTSTATE_POLICY'],
     policyFile: env['AGENTSTATE_POLICY_FILE'],
     environment: env['AGENTSTATE_ENVIRONMENT'],
+    mcpAllowedHosts: env['AGENTSTATE_MCP_ALLOWED_HOSTS'],
     limits: {
       sessionIdleTimeoutSeconds: env['AGENTSTATE_SESSION_IDLE_TIMEOUT_SECONDS'],
       sessionMaxLifetimeSeconds: env['AGENTSTATE_SESSION_MAX_LIFETIME_SECONDS'],

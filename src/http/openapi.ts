@@ -20,6 +20,7 @@ import {
   watchedChangeSchema,
 } from '../core/watch/watch-schemas.ts';
 import { errorStatus } from './error-status.ts';
+import { mcpPath } from './mcp/mcp-openapi.ts';
 import { portabilityOperations } from './portability-openapi.ts';
 import { agentHeader, headerParameters, sessionHeader } from './openapi-headers.ts';
 import { publicPaths } from './openapi-public-paths.ts';
@@ -374,6 +375,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
   for (const operation of [...operations, ...portabilityOperations]) {
     (paths[operation.path] ??= {})[operation.method] = restOperation(operation, schemas);
   }
+  paths['/mcp'] = mcpPath;
   schemas.named('Error', errorBodySchema, 'output');
   return {
     openapi: '3.1.0',

@@ -13,6 +13,7 @@ import { persistentRoutes } from '../http/routes/persistent.ts';
 import { sessionRoutes } from '../http/routes/sessions.ts';
 import { sharedRoutes } from '../http/routes/shared.ts';
 import { adminRoutes } from '../http/routes/admin.ts';
+import { mcpRoutes } from '../http/routes/mcp.ts';
 import { snapshotRoutes } from '../http/routes/snapshots.ts';
 import { createPortability } from '../portability/portability.ts';
 import { createStateWriter } from '../portability/state-writer.ts';
@@ -104,6 +105,7 @@ export async function startWorker(
         sharedRoutes(invoke),
         snapshotRoutes(portability),
         adminRoutes(portability),
+        mcpRoutes({ invoke, allowedHosts: config.mcpAllowedHosts, logger }),
       ],
     });
     const server: Server = app.listen(config.port, config.host);
