@@ -37,6 +37,7 @@ export function registerSession(program: Command, io: CliIo): void {
       'after',
       `
 Examples:
+  $ agentstate session export research-bot --output latest.json     # its newest live session
   $ agentstate session export research-bot --session 0f8a... --output snapshot.json
   $ agentstate session export research-bot --session 0f8a... --tag env=prod --tag reason=incident-42 > s.json`,
     )

@@ -3,7 +3,7 @@ import { AppError } from '../core/errors.ts';
 import { canAccessAgentScope } from '../core/identity/authorize.ts';
 import type { Caller } from '../core/identity/caller.ts';
 import type { BlobStore } from '../ports/blob-store.ts';
-import { exportSessionSnapshot } from './session-export.ts';
+import { exportSessionSnapshot, latestSessionId } from './session-export.ts';
 import { restoreSessionSnapshot, type SessionRestoreReport } from './session-import.ts';
 import type { SessionSnapshot } from './session-snapshot.ts';
 import type { CheckpointAnswer } from './snapshot-answers.ts';
@@ -24,8 +24,12 @@ export interface PortabilityOptions {
 
 export interface SessionRef {
   readonly agent: string;
+  /** A session id, or `latest` for the agent's newest live session. */
   readonly sessionId: string;
 }
+
+/** The `sessionId` of a `SessionRef` that names the agent's newest live session. */
+export const LATEST_SESSION = 'latest';
 
 /** The operations of the snapshot and admin surfaces, each authorized for its caller. */
 export interface Portability {
@@ -56,15 +60,26 @@ export function createPortability(options: PortabilityOptions): Portability {
     if (manifest.tenant_id !== caller.tenant) throw snapshotsNotFound(ref);
   }
 
-  const exportSession = (caller: Caller, ref: SessionRef, tags: Record<string, string> = {}) =>
-    exportSessionSnapshot(services.sessions, caller, { ...ref, tags, environment });
+  /** `ref` with `latest` resolved, once the caller may read the agent's sessions. */
+  async function resolve(caller: Caller, ref: SessionRef): Promise<SessionRef> {
+    if (ref.sessionId !== LATEST_SESSION) return ref;
+    canAccessAgentScope(caller, caller.tenant, ref.agent, 'read');
+    return {
+      agent: ref.agent,
+      sessionId: await latestSessionId(services.sessions, caller.tenant, ref.agent),
+    };
+  }
+
+  const exportSession = async (caller: Caller, ref: SessionRef, tags: Record<string, string> = {}) =>
+    exportSessionSnapshot(services.sessions, caller, { ...(await resolve(caller, ref)), tags, environment });
 
   return {
     exportSession,
     restoreSession: (caller, snapshot, dryRun) =>
       restoreSessionSnapshot(services.sessions, writer, caller, snapshot, dryRun),
 
-    async checkpoint(caller, ref, tags) {
+    async checkpoint(caller, named, tags) {
+      const ref = await resolve(caller, named);
       const snapshot = await exportSession(caller, ref, tags);
       const snapshotId = newSnapshotId();
       await storage.saveSnapshot({ location: location(ref), snapshotId, isLatest: true, snapshot });
@@ -82,7 +97,8 @@ export function createPortability(options: PortabilityOptions): Portability {
       return { snapshot_id: snapshotId, messages: snapshot.messages.length, events: snapshot.events.length };
     },
 
-    async listSnapshots(caller, ref, { limit, startAfter }) {
+    async listSnapshots(caller, named, { limit, startAfter }) {
+      const ref = await resolve(caller, named);
       await assertStoredInTenant(caller, ref);
       return storage.listSnapshots({
         location: location(ref),
@@ -91,7 +107,8 @@ export function createPortability(options: PortabilityOptions): Portability {
       });
     },
 
-    async loadSnapshot(caller, ref, snapshotId) {
+    async loadSnapshot(caller, named, snapshotId) {
+      const ref = await resolve(caller, named);
       await assertStoredInTenant(caller, ref);
       const snapshot = await storage.loadSnapshot({
         location: location(ref),
@@ -102,7 +119,11 @@ export function createPortability(options: PortabilityOptions): Portability {
     },
 
     exportSubject: (caller, subject, tenant = caller.tenant) =>
-      exportSubject((t, a) => services.persistent(t, a), caller, { subject, tenant, environment }),
+      exportSubject(
+        { persistent: (t, a) => services.persistent(t, a), sessions: services.sessions },
+        caller,
+        { subject, tenant, environment },
+      ),
 
     importSubject: (caller, body) =>
       importSubject(

@@ -1,3 +1,4 @@
+import { AppError } from '../core/errors.ts';
 import { canAccessAgentScope } from '../core/identity/authorize.ts';
 import type { Caller } from '../core/identity/caller.ts';
 import { sessionNotFound } from '../core/sessions/session-errors.ts';
@@ -59,4 +60,19 @@ export function agentSessionAccess(
     canAccessAgentScope(caller, caller.tenant, session.agent, mode);
     if (session.agent !== agent) throw sessionNotFound(sessionId);
   };
+}
+
+/** The id of `agent`'s newest live session; `SessionNotFound` if it has none. */
+export async function latestSessionId(sessions: Sessions, tenant: string, agent: string): Promise<string> {
+  for (let cursor: string | undefined; ;) {
+    const page = await sessions.listOfAgent(tenant, agent, {
+      limit: 10,
+      ...(cursor === undefined ? {} : { cursor }),
+    });
+    const newest = page.sessions[0];
+    if (newest !== undefined) return newest.session_id;
+    if (page.cursor === undefined) break;
+    cursor = page.cursor;
+  }
+  throw new AppError('SessionNotFound', `agent ${agent} has no live session`);
 }

@@ -1,4 +1,4 @@
-import { AppError } from '../core/errors.ts';
+import { AppError, isAppError } from '../core/errors.ts';
 import type { SessionAccess } from '../core/sessions/session-record.ts';
 import type { Message, SessionEvent, SessionInfo } from '../core/sessions/session-schemas.ts';
 import type { Sessions } from '../core/sessions/sessions.ts';
@@ -32,6 +32,20 @@ export async function readSessionContent(
     return (await sessions.listEvents(tenant, sessionId, { after, limit: PAGE }, access)).events;
   });
   return { info, messages, events };
+}
+
+/** Like `readSessionContent`, but `undefined` for a session that is not live. */
+export async function readLiveSessionContent(
+  sessions: Sessions,
+  tenant: string,
+  sessionId: string,
+): Promise<SessionContent | undefined> {
+  try {
+    return await readSessionContent(sessions, tenant, sessionId);
+  } catch (error) {
+    if (isAppError(error, 'SessionNotFound')) return undefined;
+    throw error;
+  }
 }
 
 /** Records 1..`count` of a log, page by page. */

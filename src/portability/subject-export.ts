@@ -1,11 +1,14 @@
 import { isAppError } from '../core/errors.ts';
 import { canOperate } from '../core/identity/authorize.ts';
 import type { Caller } from '../core/identity/caller.ts';
+import type { Sessions } from '../core/sessions/sessions.ts';
 import type { PersistentState } from '../core/state/persistent-state.ts';
 import { withChecksum } from './checksum.ts';
+import { readLiveSessionContent } from './session-reader.ts';
 import {
   SUBJECT_FORMAT_VERSION,
   type ExportedKey,
+  type ExportedSession,
   type ExportedVersion,
   type SubjectDocument,
 } from './subject-document.ts';
@@ -18,21 +21,26 @@ export interface SubjectExportRequest {
   readonly now?: Date;
 }
 
+export interface SubjectSources {
+  readonly persistent: (tenant: string, agent: string) => PersistentState;
+  readonly sessions: Sessions;
+}
+
 /**
  * The export of `subject` of `tenant`, for an operator of that tenant (`Forbidden`
- * otherwise): every live persistent key with its retained history, oldest first.
- * `sessions` is empty: the engine keeps no index of an agent's sessions to enumerate
- * them by (a session is exported by id with `session export`); the format carries them
- * for when it does, and import restores them.
+ * otherwise): every live persistent key with its retained history, oldest first, and
+ * every live session of the subject (from its session index, `agent-sessions.ts`) with
+ * its messages and events, oldest first. An ended session has no messages left to
+ * export: ending a session deletes them.
  */
 export async function exportSubject(
-  persistent: (tenant: string, agent: string) => PersistentState,
+  sources: SubjectSources,
   caller: Caller,
   request: SubjectExportRequest,
 ): Promise<SubjectDocument> {
   const { subject, tenant, environment, now = new Date() } = request;
   canOperate(caller, tenant);
-  const state = persistent(tenant, subject);
+  const state = sources.persistent(tenant, subject);
   const keys: ExportedKey[] = [];
   for (let cursor: string | undefined; ;) {
     const page = await state.list(cursor === undefined ? {} : { cursor });
@@ -51,8 +59,25 @@ export async function exportSubject(
     exported_at: now.toISOString(),
     provenance: { exporter: 'agentstate', exported_by: caller.principal, source_environment: environment },
     persistent: keys,
-    sessions: [],
+    sessions: await liveSessions(sources.sessions, tenant, subject),
   });
+}
+
+/** The live sessions of `agent` with their logs, oldest first; one ending meanwhile is left out. */
+async function liveSessions(sessions: Sessions, tenant: string, agent: string): Promise<ExportedSession[]> {
+  const exported: ExportedSession[] = [];
+  for (let cursor: string | undefined; ;) {
+    const page = await sessions.listOfAgent(tenant, agent, cursor === undefined ? {} : { cursor });
+    for (const { session_id } of page.sessions) {
+      const content = await readLiveSessionContent(sessions, tenant, session_id);
+      if (content === undefined) continue;
+      const { info, messages, events } = content;
+      exported.push({ session_id, created_at: info.created_at, messages, events });
+    }
+    if (page.cursor === undefined) break;
+    cursor = page.cursor;
+  }
+  return exported.reverse();
 }
 
 /** The retained versions of a live key, oldest first; none if the key is not live. */

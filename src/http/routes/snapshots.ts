@@ -11,6 +11,7 @@ import { bodyOf, queryInput } from '../call-context.ts';
 /**
  * Session snapshots (spec/002, spec/004):
  * - `GET  /v1/agents/{agent}/sessions/{session}/snapshot?tag=k=v&environment=`: export
+ *   (`{session}` may be `latest`: the agent's newest live session, on every route here)
  * - `POST /v1/snapshots/restore?dry_run=true`: restore (the body is the snapshot)
  * - `POST /v1/agents/{agent}/sessions/{session}/snapshots?tag=k=v`: save to snapshot storage
  * - `GET  /v1/agents/{agent}/sessions/{session}/snapshots?limit=&start_after=`: list ids
@@ -66,13 +67,7 @@ export const snapshotListQuerySchema = z.strictObject({
 
 function sessionRef(req: Request<Record<string, string>>): SessionRef {
   const agent = parseInput(idSchema, req.params['agent'], 'agent id');
-  const sessionId = req.params['session'] ?? '';
-  if (sessionId === 'latest')
-    throw new AppError(
-      'InvalidInput',
-      "finding an agent's latest session is not available yet: name the session (its session_id)",
-    );
-  return { agent, sessionId };
+  return { agent, sessionId: req.params['session'] ?? '' };
 }
 
 /** `key=value` tags, split at the first `=`. */
