@@ -52,6 +52,16 @@ export const configSchema = z.object({
         .map((host) => host.trim())
         .filter((host) => host !== ''),
     ),
+  /** Automatic session checkpoints into snapshot storage (`auto-checkpoints.ts`); off by default. */
+  checkpoints: z.object({
+    /** `AGENTSTATE_CHECKPOINT_EVERY_MESSAGES`: after every this many messages; 0 never. */
+    everyMessages: z.coerce.number().int().min(0).default(0),
+    /** `AGENTSTATE_CHECKPOINT_ON_END`: `true` checkpoints a session before it ends. */
+    onEnd: z
+      .enum(['true', 'false'])
+      .default('false')
+      .transform((value) => value === 'true'),
+  }),
   /** `source_environment` of the snapshots and exports this worker writes (`AGENTSTATE_ENVIRONMENT`). */
   environment: z.string().min(1).default('default'),
   limits: z.object({
@@ -109,6 +119,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
     policyFile: env['AGENTSTATE_POLICY_FILE'],
     environment: env['AGENTSTATE_ENVIRONMENT'],
     mcpAllowedHosts: env['AGENTSTATE_MCP_ALLOWED_HOSTS'],
+    checkpoints: {
+      everyMessages: env['AGENTSTATE_CHECKPOINT_EVERY_MESSAGES'],
+      onEnd: env['AGENTSTATE_CHECKPOINT_ON_END'],
+    },
     limits: {
       sessionIdleTimeoutSeconds: env['AGENTSTATE_SESSION_IDLE_TIMEOUT_SECONDS'],
       sessionMaxLifetimeSeconds: env['AGENTSTATE_SESSION_MAX_LIFETIME_SECONDS'],

@@ -15,6 +15,7 @@ import { sharedRoutes } from '../http/routes/shared.ts';
 import { adminRoutes } from '../http/routes/admin.ts';
 import { mcpRoutes } from '../http/routes/mcp.ts';
 import { snapshotRoutes } from '../http/routes/snapshots.ts';
+import { createAutoCheckpoints } from '../portability/auto-checkpoints.ts';
 import { createPortability } from '../portability/portability.ts';
 import { createStateWriter } from '../portability/state-writer.ts';
 import { watchRoutes } from '../http/routes/watch.ts';
@@ -99,7 +100,11 @@ export async function startWorker(
       }),
       routes: [
         capabilityRoutes(invoke),
-        sessionRoutes(services, invoke),
+        sessionRoutes(
+          services,
+          invoke,
+          createAutoCheckpoints(services, portability, logger, config.checkpoints),
+        ),
         persistentRoutes(invoke),
         watchRoutes({ watches: services.watches, live }),
         sharedRoutes(invoke),
