@@ -3,7 +3,7 @@ import { AppError } from '../core/errors.ts';
 import { canAccessAgentScope } from '../core/identity/authorize.ts';
 import type { Caller } from '../core/identity/caller.ts';
 import type { BlobStore } from '../ports/blob-store.ts';
-import { exportSessionSnapshot, latestSessionId } from './session-export.ts';
+import { exportSessionSnapshot, latestSessionId, streamSessionSnapshot } from './session-export.ts';
 import { restoreSessionSnapshot, type SessionRestoreReport } from './session-import.ts';
 import type { SessionSnapshot } from './session-snapshot.ts';
 import type { CheckpointAnswer } from './snapshot-answers.ts';
@@ -33,7 +33,8 @@ export const LATEST_SESSION = 'latest';
 
 /** The operations of the snapshot and admin surfaces, each authorized for its caller. */
 export interface Portability {
-  exportSession(caller: Caller, ref: SessionRef, tags?: Record<string, string>): Promise<SessionSnapshot>;
+  /** The session's snapshot as JSON text, produced a page at a time (`streamSessionSnapshot`). */
+  exportSession(caller: Caller, ref: SessionRef, tags?: Record<string, string>): Promise<AsyncIterable<string>>;
   restoreSession(caller: Caller, snapshot: unknown, dryRun: boolean): Promise<SessionRestoreReport>;
   /** Exports the session into snapshot storage as its latest snapshot; answers the id. */
   checkpoint(caller: Caller, ref: SessionRef, tags?: Record<string, string>): Promise<CheckpointAnswer>;
@@ -70,17 +71,18 @@ export function createPortability(options: PortabilityOptions): Portability {
     };
   }
 
-  const exportSession = async (caller: Caller, ref: SessionRef, tags: Record<string, string> = {}) =>
+  const snapshotOf = async (caller: Caller, ref: SessionRef, tags: Record<string, string> = {}) =>
     exportSessionSnapshot(services.sessions, caller, { ...(await resolve(caller, ref)), tags, environment });
 
   return {
-    exportSession,
+    exportSession: async (caller, ref, tags = {}) =>
+      streamSessionSnapshot(services.sessions, caller, { ...(await resolve(caller, ref)), tags, environment }),
     restoreSession: (caller, snapshot, dryRun) =>
       restoreSessionSnapshot(services.sessions, writer, caller, snapshot, dryRun),
 
     async checkpoint(caller, named, tags) {
       const ref = await resolve(caller, named);
-      const snapshot = await exportSession(caller, ref, tags);
+      const snapshot = await snapshotOf(caller, ref, tags);
       const snapshotId = newSnapshotId();
       await storage.saveSnapshot({ location: location(ref), snapshotId, isLatest: true, snapshot });
       await storage.saveManifest({

@@ -1,3 +1,5 @@
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { Router, type Request } from 'express';
 import { z } from 'zod';
 import { AppError } from '../../core/errors.ts';
@@ -23,7 +25,10 @@ export function snapshotRoutes(portability: Portability): Router {
 
   router.get(`${base}/snapshot`, async (req, res) => {
     const { tag } = parseInput(snapshotExportQuerySchema, queryInput(req), 'query');
-    res.json(await portability.exportSession(req.caller, sessionRef(req), tagsOf(tag)));
+    const text = await portability.exportSession(req.caller, sessionRef(req), tagsOf(tag));
+    res.type('application/json');
+    // A failure mid-way destroys the response: the client sees a cut, never a whole document.
+    await pipeline(Readable.from(text), res);
   });
   router.post('/v1/snapshots/restore', async (req, res) => {
     const { dry_run } = parseInput(snapshotRestoreQuerySchema, queryInput(req), 'query');
