@@ -52,6 +52,15 @@ export const configSchema = z.object({
         .map((host) => host.trim())
         .filter((host) => host !== ''),
     ),
+  /**
+   * Largest body of a snapshot restore or subject import (`AGENTSTATE_IMPORT_MAX_BYTES`);
+   * those bodies are parsed as they arrive, not held as text, so they may be large.
+   */
+  importMaxBytes: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(1024 * 1024 * 1024),
   /** Automatic session checkpoints into snapshot storage (`auto-checkpoints.ts`); off by default. */
   checkpoints: z.object({
     /** `AGENTSTATE_CHECKPOINT_EVERY_MESSAGES`: after every this many messages; 0 never. */
@@ -119,6 +128,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
     policyFile: env['AGENTSTATE_POLICY_FILE'],
     environment: env['AGENTSTATE_ENVIRONMENT'],
     mcpAllowedHosts: env['AGENTSTATE_MCP_ALLOWED_HOSTS'],
+    importMaxBytes: env['AGENTSTATE_IMPORT_MAX_BYTES'],
     checkpoints: {
       everyMessages: env['AGENTSTATE_CHECKPOINT_EVERY_MESSAGES'],
       onEnd: env['AGENTSTATE_CHECKPOINT_ON_END'],

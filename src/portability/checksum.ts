@@ -53,7 +53,9 @@ export async function* streamWithChecksum(
     return piece;
   };
   let first = true;
-  for (const name of Object.keys(fields).filter((n) => n !== 'checksum').sort()) {
+  for (const name of Object.keys(fields)
+    .filter((n) => n !== 'checksum')
+    .sort()) {
     const value = fields[name];
     yield emit(`${first ? '{' : ','}${JSON.stringify(name)}:`);
     first = false;
@@ -76,7 +78,9 @@ export async function* streamWithChecksum(
 
 function* canonicalPieces(document: Readonly<Record<string, unknown>>): Generator<string> {
   let first = true;
-  for (const name of Object.keys(document).filter((n) => n !== 'checksum').sort()) {
+  for (const name of Object.keys(document)
+    .filter((n) => n !== 'checksum')
+    .sort()) {
     const value = document[name];
     if (value === undefined) continue;
     yield `${first ? '{' : ','}${JSON.stringify(name)}:`;

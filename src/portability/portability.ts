@@ -34,7 +34,11 @@ export const LATEST_SESSION = 'latest';
 /** The operations of the snapshot and admin surfaces, each authorized for its caller. */
 export interface Portability {
   /** The session's snapshot as JSON text, produced a page at a time (`streamSessionSnapshot`). */
-  exportSession(caller: Caller, ref: SessionRef, tags?: Record<string, string>): Promise<AsyncIterable<string>>;
+  exportSession(
+    caller: Caller,
+    ref: SessionRef,
+    tags?: Record<string, string>,
+  ): Promise<AsyncIterable<string>>;
   restoreSession(caller: Caller, snapshot: unknown, dryRun: boolean): Promise<SessionRestoreReport>;
   /** Exports the session into snapshot storage as its latest snapshot; answers the id. */
   checkpoint(caller: Caller, ref: SessionRef, tags?: Record<string, string>): Promise<CheckpointAnswer>;
@@ -76,7 +80,11 @@ export function createPortability(options: PortabilityOptions): Portability {
 
   return {
     exportSession: async (caller, ref, tags = {}) =>
-      streamSessionSnapshot(services.sessions, caller, { ...(await resolve(caller, ref)), tags, environment }),
+      streamSessionSnapshot(services.sessions, caller, {
+        ...(await resolve(caller, ref)),
+        tags,
+        environment,
+      }),
     restoreSession: (caller, snapshot, dryRun) =>
       restoreSessionSnapshot(services.sessions, writer, caller, snapshot, dryRun),
 

@@ -12,9 +12,9 @@ import { capabilityRoutes } from '../http/routes/capabilities.ts';
 import { persistentRoutes } from '../http/routes/persistent.ts';
 import { sessionRoutes } from '../http/routes/sessions.ts';
 import { sharedRoutes } from '../http/routes/shared.ts';
-import { adminRoutes } from '../http/routes/admin.ts';
+import { adminRoutes, IMPORT_PATH } from '../http/routes/admin.ts';
 import { mcpRoutes } from '../http/routes/mcp.ts';
-import { snapshotRoutes } from '../http/routes/snapshots.ts';
+import { RESTORE_PATH, snapshotRoutes } from '../http/routes/snapshots.ts';
 import { createAutoCheckpoints } from '../portability/auto-checkpoints.ts';
 import { createPortability } from '../portability/portability.ts';
 import { createStateWriter } from '../portability/state-writer.ts';
@@ -91,6 +91,7 @@ export async function startWorker(
       logger,
       readiness: () => checkReadiness(adapters, TOKEN_KEY_SECRET),
       metrics,
+      streamedBodies: [RESTORE_PATH, IMPORT_PATH],
       denials: createDenialAudit(adapters.kv),
       authenticate: authenticate({
         tokenKey: () => adapters.secrets.get(TOKEN_KEY_SECRET),
@@ -108,8 +109,8 @@ export async function startWorker(
         persistentRoutes(invoke),
         watchRoutes({ watches: services.watches, live }),
         sharedRoutes(invoke),
-        snapshotRoutes(portability),
-        adminRoutes(portability),
+        snapshotRoutes(portability, config.importMaxBytes),
+        adminRoutes(portability, config.importMaxBytes),
         mcpRoutes({ invoke, allowedHosts: config.mcpAllowedHosts, logger }),
       ],
     });

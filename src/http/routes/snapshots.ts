@@ -2,16 +2,19 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Router, type Request } from 'express';
 import { z } from 'zod';
-import { AppError } from '../../core/errors.ts';
 import { idSchema } from '../../core/identity/caller.ts';
 import { parseInput } from '../../core/parse-input.ts';
 import type { Portability, SessionRef } from '../../portability/portability.ts';
 import { tagsSchema } from '../../portability/session-snapshot.ts';
 import type { SnapshotListAnswer } from '../../portability/snapshot-answers.ts';
-import { bodyOf, queryInput } from '../call-context.ts';
+import { queryInput } from '../call-context.ts';
+import { streamedJsonBody } from '../streamed-body.ts';
+
+/** The restore route, whose body is read as it arrives (`streamed-body.ts`). */
+export const RESTORE_PATH = '/v1/snapshots/restore';
 
 /**
- * Session snapshots (spec/002, spec/004):
+ * Session snapshots (spec/002, spec/004); bodies of restores up to `importMaxBytes`:
  * - `GET  /v1/agents/{agent}/sessions/{session}/snapshot?tag=k=v&environment=`: export
  *   (`{session}` may be `latest`: the agent's newest live session, on every route here)
  * - `POST /v1/snapshots/restore?dry_run=true`: restore (the body is the snapshot)
@@ -19,7 +22,7 @@ import { bodyOf, queryInput } from '../call-context.ts';
  * - `GET  /v1/agents/{agent}/sessions/{session}/snapshots?limit=&start_after=`: list ids
  * - `GET  /v1/agents/{agent}/sessions/{session}/snapshots/{id|latest}`: load one
  */
-export function snapshotRoutes(portability: Portability): Router {
+export function snapshotRoutes(portability: Portability, importMaxBytes: number): Router {
   const router = Router();
   const base = '/v1/agents/:agent/sessions/:session';
 
@@ -30,9 +33,10 @@ export function snapshotRoutes(portability: Portability): Router {
     // A failure mid-way destroys the response: the client sees a cut, never a whole document.
     await pipeline(Readable.from(text), res);
   });
-  router.post('/v1/snapshots/restore', async (req, res) => {
+  router.post(RESTORE_PATH, async (req, res) => {
     const { dry_run } = parseInput(snapshotRestoreQuerySchema, queryInput(req), 'query');
-    res.json(await portability.restoreSession(req.caller, requiredBody(req), dry_run === 'true'));
+    const snapshot = await streamedJsonBody(req, importMaxBytes);
+    res.json(await portability.restoreSession(req.caller, snapshot, dry_run === 'true'));
   });
   router.post(`${base}/snapshots`, async (req, res) => {
     const { tag } = parseInput(snapshotExportQuerySchema, queryInput(req), 'query');
@@ -82,13 +86,4 @@ export function tagsOf(tag: string | string[] | undefined): Record<string, strin
     list.map((item) => [item.slice(0, item.indexOf('=')), item.slice(item.indexOf('=') + 1)]),
   );
   return parseInput(tagsSchema, tags, 'tags');
-}
-
-function requiredBody(req: Request): unknown {
-  if (req.body === undefined)
-    throw new AppError(
-      'InvalidInput',
-      'the body must be the snapshot, sent with Content-Type: application/json',
-    );
-  return bodyOf(req);
 }
