@@ -10,7 +10,6 @@ import type { CheckpointAnswer } from './snapshot-answers.ts';
 import { newSnapshotId } from './snapshot-id.ts';
 import { createSnapshotStorage, type SnapshotIdPage, type SnapshotLocation } from './snapshot-storage.ts';
 import type { StateWriter } from './state-writer.ts';
-import type { SubjectDocument } from './subject-document.ts';
 import { exportSubject } from './subject-export.ts';
 import { importSubject, type SubjectImportReport } from './subject-import.ts';
 
@@ -49,7 +48,8 @@ export interface Portability {
   ): Promise<SnapshotIdPage>;
   /** A stored snapshot (the latest without `snapshotId`). */
   loadSnapshot(caller: Caller, ref: SessionRef, snapshotId?: string): Promise<SessionSnapshot>;
-  exportSubject(caller: Caller, subject: string, tenant?: string): Promise<SubjectDocument>;
+  /** The subject's export document as JSON text, produced as it is read (`exportSubject`). */
+  exportSubject(caller: Caller, subject: string, tenant?: string): Promise<AsyncIterable<string>>;
   importSubject(caller: Caller, body: unknown): Promise<SubjectImportReport>;
 }
 

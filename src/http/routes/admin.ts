@@ -4,6 +4,7 @@ import { idSchema } from '../../core/identity/caller.ts';
 import { parseInput } from '../../core/parse-input.ts';
 import type { Portability } from '../../portability/portability.ts';
 import { queryInput } from '../call-context.ts';
+import { sendJsonText } from '../json-text.ts';
 import { streamedJsonBody } from '../streamed-body.ts';
 
 /** The import route, whose body is read as it arrives (`streamed-body.ts`). */
@@ -19,7 +20,8 @@ export function adminRoutes(portability: Portability, importMaxBytes: number): R
   router.get('/admin/export/:subject', async (req, res) => {
     const subject = parseInput(idSchema, req.params.subject, 'subject id');
     const { tenant_id } = parseInput(subjectExportQuerySchema, queryInput(req), 'query');
-    res.json(await portability.exportSubject(req.caller, subject, tenant_id));
+    const text = await portability.exportSubject(req.caller, subject, tenant_id);
+    await sendJsonText(res, text);
   });
   router.post(IMPORT_PATH, async (req, res) => {
     res.json(await portability.importSubject(req.caller, await streamedJsonBody(req, importMaxBytes)));

@@ -1,5 +1,3 @@
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { Router, type Request } from 'express';
 import { z } from 'zod';
 import { idSchema } from '../../core/identity/caller.ts';
@@ -8,6 +6,7 @@ import type { Portability, SessionRef } from '../../portability/portability.ts';
 import { tagsSchema } from '../../portability/session-snapshot.ts';
 import type { SnapshotListAnswer } from '../../portability/snapshot-answers.ts';
 import { queryInput } from '../call-context.ts';
+import { sendJsonText } from '../json-text.ts';
 import { streamedJsonBody } from '../streamed-body.ts';
 
 /** The restore route, whose body is read as it arrives (`streamed-body.ts`). */
@@ -29,9 +28,7 @@ export function snapshotRoutes(portability: Portability, importMaxBytes: number)
   router.get(`${base}/snapshot`, async (req, res) => {
     const { tag } = parseInput(snapshotExportQuerySchema, queryInput(req), 'query');
     const text = await portability.exportSession(req.caller, sessionRef(req), tagsOf(tag));
-    res.type('application/json');
-    // A failure mid-way destroys the response: the client sees a cut, never a whole document.
-    await pipeline(Readable.from(text), res);
+    await sendJsonText(res, text);
   });
   router.post(RESTORE_PATH, async (req, res) => {
     const { dry_run } = parseInput(snapshotRestoreQuerySchema, queryInput(req), 'query');

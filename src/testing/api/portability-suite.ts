@@ -238,9 +238,11 @@ export function portabilitySuite(label: string, start: () => Promise<TestWorker>
       await sessionWithHistory(source, sourceToken, 'other-bot');
       const document = await exportSubject(source, sourceToken, 'bot');
       expect(document).toMatchObject({ format_version: 1, subject_id: 'bot', tenant_id: tenant });
-      // The live sessions of the subject, oldest first, with their logs (no key-values).
-      expect(document.sessions.map((s: { session_id: string }) => s.session_id)).toEqual(sessionIds);
-      expect(document.sessions[0]).toEqual({
+      // The live sessions of the subject, newest first, with their logs (no key-values).
+      expect(document.sessions.map((s: { session_id: string }) => s.session_id)).toEqual(
+        [...sessionIds].reverse(),
+      );
+      expect(document.sessions[1]).toEqual({
         session_id: sessionIds[0],
         created_at: expect.any(String),
         messages: [
