@@ -38,6 +38,39 @@ export const configSchema = z.object({
   /** The app-id policy, as JSON or YAML text (`AGENTSTATE_POLICY`), or a file holding it. */
   policy: z.string().min(1).optional(),
   policyFile: z.string().min(1).optional(),
+  /**
+   * Host names (no port) that requests to `/mcp` may carry in `Host`, comma-separated
+   * (`AGENTSTATE_MCP_ALLOWED_HOSTS`): the SDK's DNS-rebinding protection. Loopback by
+   * default, as the worker listens there; add the Service name a cluster calls it by.
+   */
+  mcpAllowedHosts: z
+    .string()
+    .default('localhost,127.0.0.1,[::1]')
+    .transform((list) =>
+      list
+        .split(',')
+        .map((host) => host.trim())
+        .filter((host) => host !== ''),
+    ),
+  /**
+   * Largest body of a snapshot restore or subject import (`AGENTSTATE_IMPORT_MAX_BYTES`);
+   * those bodies are parsed as they arrive, not held as text, so they may be large.
+   */
+  importMaxBytes: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(1024 * 1024 * 1024),
+  /** Automatic session checkpoints into snapshot storage (`auto-checkpoints.ts`); off by default. */
+  checkpoints: z.object({
+    /** `AGENTSTATE_CHECKPOINT_EVERY_MESSAGES`: after every this many messages; 0 never. */
+    everyMessages: z.coerce.number().int().min(0).default(0),
+    /** `AGENTSTATE_CHECKPOINT_ON_END`: `true` checkpoints a session before it ends. */
+    onEnd: z
+      .enum(['true', 'false'])
+      .default('false')
+      .transform((value) => value === 'true'),
+  }),
   /** `source_environment` of the snapshots and exports this worker writes (`AGENTSTATE_ENVIRONMENT`). */
   environment: z.string().min(1).default('default'),
   limits: z.object({
@@ -118,6 +151,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
     policy: env['AGENTSTATE_POLICY'],
     policyFile: env['AGENTSTATE_POLICY_FILE'],
     environment: env['AGENTSTATE_ENVIRONMENT'],
+    mcpAllowedHosts: env['AGENTSTATE_MCP_ALLOWED_HOSTS'],
+    importMaxBytes: env['AGENTSTATE_IMPORT_MAX_BYTES'],
+    checkpoints: {
+      everyMessages: env['AGENTSTATE_CHECKPOINT_EVERY_MESSAGES'],
+      onEnd: env['AGENTSTATE_CHECKPOINT_ON_END'],
+    },
     limits: {
       sessionIdleTimeoutSeconds: env['AGENTSTATE_SESSION_IDLE_TIMEOUT_SECONDS'],
       sessionMaxLifetimeSeconds: env['AGENTSTATE_SESSION_MAX_LIFETIME_SECONDS'],

@@ -2,12 +2,11 @@ import { Option, type Command } from 'commander';
 import type { z } from 'zod';
 import { sessionRestoreReportSchema, type SessionRestoreReport } from '../portability/session-import.ts';
 import { checkpointAnswerSchema, snapshotListAnswerSchema } from '../portability/snapshot-answers.ts';
-import { decodeDocument } from '../portability/portable-document.ts';
 import { sessionSnapshotFormat, type SessionSnapshot } from '../portability/session-snapshot.ts';
 import { AppError } from '../core/errors.ts';
 import type { CliIo } from './cli-io.ts';
 import { resolveConnection, withConnection, type ConnectionFlags } from './connection.ts';
-import { readInputFile } from './input-file.ts';
+import { fileStream, readDocumentFile } from './input-file.ts';
 import { fieldTable, jsonLine, listTable, writeFileWhole, writeToOut } from './output.ts';
 import { counted, createProgress } from './progress.ts';
 import { createServiceClient, type ServiceClient } from './service-client.ts';
@@ -39,6 +38,7 @@ export function registerSession(program: Command, io: CliIo): void {
       'after',
       `
 Examples:
+  $ agentstate session export research-bot --output latest.json     # its newest live session
   $ agentstate session export research-bot --session 0f8a... --output snapshot.json
   $ agentstate session export research-bot --session 0f8a... --tag env=prod --tag reason=incident-42 > s.json`,
     )
@@ -61,7 +61,7 @@ Examples:
       '\nExamples:\n  $ agentstate session show snapshot.json\n  $ agentstate session show snapshot.json --format json',
     )
     .action(async (file: string, flags: { format: 'table' | 'json' }) => {
-      const snapshot = decodeDocument(sessionSnapshotFormat, await readInputFile(file));
+      const snapshot = await readDocumentFile(sessionSnapshotFormat, file);
       io.out(flags.format === 'json' ? `${JSON.stringify(snapshot, null, 2)}\n` : snapshotTable(snapshot));
     });
 
@@ -78,19 +78,13 @@ Examples:
       '\nExamples:\n  $ agentstate session import snapshot.json --dry-run\n  $ agentstate session import snapshot.json --json',
     )
     .action(async (file: string, flags: Flags & { dryRun?: boolean }) => {
-      const text = await readInputFile(file);
       // Verified here first, so that a damaged file fails before anything is sent.
-      decodeDocument(sessionSnapshotFormat, text);
-      const report = await upload(
-        sessionRestoreReportSchema,
-        client(flags, io),
-        io,
-        '/v1/snapshots/restore',
-        text,
-        {
-          dry_run: flags.dryRun === true ? 'true' : 'false',
-        },
-      );
+      await readDocumentFile(sessionSnapshotFormat, file);
+      const report = await uploadFile(sessionRestoreReportSchema, client(flags, io), io, {
+        path: '/v1/snapshots/restore',
+        file,
+        query: { dry_run: flags.dryRun === true ? 'true' : 'false' },
+      });
       io.out(flags.json === true ? jsonLine(report) : restoreTable(report));
     });
 
@@ -213,24 +207,43 @@ export async function download(io: CliIo, response: Response, output: string | u
   progress.done();
 }
 
-/** Sends a document file's text with progress; answers the service's JSON. */
-export async function upload<T>(
+/**
+ * Sends a document file as it is read, between `before` and `after` (text wrapping it
+ * in a request body), with progress; answers the service's JSON. The file is never
+ * held in memory: verify it first with `readDocumentFile`.
+ */
+export async function uploadFile<T>(
   schema: z.ZodType<T>,
   service: ServiceClient,
   io: CliIo,
-  path: string,
-  text: string,
-  query: Record<string, string>,
+  request: { path: string; file: string; query?: Record<string, string>; before?: string; after?: string },
 ): Promise<T> {
-  const bytes = new TextEncoder().encode(text);
-  const progress = createProgress(io, 'upload', bytes.byteLength);
-  const body = counted(new Blob([bytes]).stream(), progress);
-  const answer = await service.json(schema, 'POST', path, {
-    query,
-    stream: { body, length: bytes.byteLength },
-  });
-  progress.done();
-  return answer;
+  const source = await fileStream(request.file);
+  try {
+    const before = Buffer.from(request.before ?? '', 'utf8');
+    const after = Buffer.from(request.after ?? '', 'utf8');
+    const length = before.byteLength + source.size + after.byteLength;
+    const progress = createProgress(io, 'upload', length);
+    const body = counted(ReadableStream.from(wrapped(before, source.bytes, after)), progress);
+    const answer = await service.json(schema, 'POST', request.path, {
+      query: request.query ?? {},
+      stream: { body, length },
+    });
+    progress.done();
+    return answer;
+  } finally {
+    await source.close();
+  }
+}
+
+async function* wrapped(
+  before: Uint8Array,
+  bytes: AsyncIterable<Uint8Array>,
+  after: Uint8Array,
+): AsyncGenerator<Uint8Array> {
+  if (before.byteLength > 0) yield before;
+  yield* bytes;
+  if (after.byteLength > 0) yield after;
 }
 
 /** The fields of spec/002's `show` table. */

@@ -1,13 +1,12 @@
 import type { Command } from 'commander';
-import { decodeDocument } from '../portability/portable-document.ts';
 import { subjectDocumentFormat } from '../portability/subject-document.ts';
 import { subjectImportReportSchema } from '../portability/subject-import.ts';
 import type { CliIo } from './cli-io.ts';
 import { resolveConnection, withConnection, type ConnectionFlags } from './connection.ts';
-import { readInputFile } from './input-file.ts';
+import { readDocumentFile } from './input-file.ts';
 import { fieldTable, jsonLine } from './output.ts';
 import { createServiceClient } from './service-client.ts';
-import { download, upload } from './session.ts';
+import { download, uploadFile } from './session.ts';
 
 type Flags = ConnectionFlags & { json?: boolean };
 
@@ -59,17 +58,20 @@ export function registerSubject(program: Command, io: CliIo): void {
         file: string,
         flags: Flags & { targetSubject?: string; targetTenant?: string; preserveIds: boolean },
       ) => {
-        const text = await readInputFile(file);
-        decodeDocument(subjectDocumentFormat, text);
+        await readDocumentFile(subjectDocumentFormat, file);
         const options = {
           ...(flags.targetSubject === undefined ? {} : { target_subject_id: flags.targetSubject }),
           ...(flags.targetTenant === undefined ? {} : { target_tenant_id: flags.targetTenant }),
           preserve_ids: flags.preserveIds,
         };
-        // The document goes as it is, unparsed twice: `{"document": <file>, ...options}`.
-        const body = `{"document":${text},${JSON.stringify(options).slice(1)}`;
+        // The file goes as it is, streamed: `{"document": <file>, ...options}`.
         const service = createServiceClient(resolveConnection(flags, io.env));
-        const report = await upload(subjectImportReportSchema, service, io, '/admin/import', body, {});
+        const report = await uploadFile(subjectImportReportSchema, service, io, {
+          path: '/admin/import',
+          file,
+          before: '{"document":',
+          after: `,${JSON.stringify(options).slice(1)}`,
+        });
         io.out(
           flags.json === true
             ? jsonLine(report)

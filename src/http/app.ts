@@ -16,6 +16,8 @@ export interface AppOptions {
   readonly readiness: () => Promise<Readiness>;
   /** Largest request body accepted. @default '5mb' (a maximal value plus its envelope) */
   readonly bodyLimit?: string;
+  /** Paths whose routes read their JSON body themselves, streamed and without `bodyLimit`. */
+  readonly streamedBodies?: readonly string[];
   /** Sets `req.caller` or fails; every route in `routes` runs after it. */
   readonly authenticate?: RequestHandler;
   /** Where refusals of authenticated requests are recorded. */
@@ -31,7 +33,16 @@ export interface AppOptions {
  * has none, and the API description is no secret); everything else needs them.
  */
 export function createApp(options: AppOptions): Express {
-  const { logger, readiness, bodyLimit = '5mb', authenticate, denials, metrics, routes = [] } = options;
+  const {
+    logger,
+    readiness,
+    bodyLimit = '5mb',
+    streamedBodies = [],
+    authenticate,
+    denials,
+    metrics,
+    routes = [],
+  } = options;
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
@@ -40,7 +51,7 @@ export function createApp(options: AppOptions): Express {
   app.set('etag', false);
   app.use(requestLogger(logger));
   if (metrics !== undefined) app.use(metrics.httpMiddleware());
-  app.use(jsonBody(bodyLimit));
+  app.use(jsonBody(bodyLimit, streamedBodies));
   app.use(healthRoutes(readiness));
   if (metrics !== undefined) app.use(metrics.routes());
   app.use(openApiRoutes());

@@ -33,6 +33,8 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     const base = (req as { log?: Logger }).log ?? logger;
     const log = status >= 500 ? base.error.bind(base) : base.debug.bind(base);
     log({ err: error, code: appError.code, method: req.method, path: req.path }, appError.message);
+    // A streamed answer that failed half-way cannot turn into an error: cut it short.
+    if (res.headersSent) return void res.destroy();
     res.status(status).json(errorBody(appError));
   };
 }

@@ -22,6 +22,7 @@ import {
 import { errorStatus } from './error-status.ts';
 import { backupOperations } from './backup-openapi.ts';
 import { approvalOperations } from './approvals-openapi.ts';
+import { mcpPath } from './mcp/mcp-openapi.ts';
 import { portabilityOperations } from './portability-openapi.ts';
 import { threadOperations } from './threads-openapi.ts';
 import { agentHeader, headerParameters, sessionHeader } from './openapi-headers.ts';
@@ -398,6 +399,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
   ]) {
     (paths[operation.path] ??= {})[operation.method] = restOperation(operation, schemas);
   }
+  paths['/mcp'] = mcpPath;
   schemas.named('Error', errorBodySchema, 'output');
   return {
     openapi: '3.1.0',

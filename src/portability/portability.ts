@@ -3,14 +3,13 @@ import { AppError } from '../core/errors.ts';
 import { canAccessAgentScope } from '../core/identity/authorize.ts';
 import type { Caller } from '../core/identity/caller.ts';
 import type { BlobStore } from '../ports/blob-store.ts';
-import { exportSessionSnapshot } from './session-export.ts';
+import { exportSessionSnapshot, latestSessionId, streamSessionSnapshot } from './session-export.ts';
 import { restoreSessionSnapshot, type SessionRestoreReport } from './session-import.ts';
 import type { SessionSnapshot } from './session-snapshot.ts';
 import type { CheckpointAnswer } from './snapshot-answers.ts';
 import { newSnapshotId } from './snapshot-id.ts';
 import { createSnapshotStorage, type SnapshotIdPage, type SnapshotLocation } from './snapshot-storage.ts';
 import type { StateWriter } from './state-writer.ts';
-import type { SubjectDocument } from './subject-document.ts';
 import { exportSubject } from './subject-export.ts';
 import { importSubject, type SubjectImportReport } from './subject-import.ts';
 
@@ -24,12 +23,21 @@ export interface PortabilityOptions {
 
 export interface SessionRef {
   readonly agent: string;
+  /** A session id, or `latest` for the agent's newest live session. */
   readonly sessionId: string;
 }
 
+/** The `sessionId` of a `SessionRef` that names the agent's newest live session. */
+export const LATEST_SESSION = 'latest';
+
 /** The operations of the snapshot and admin surfaces, each authorized for its caller. */
 export interface Portability {
-  exportSession(caller: Caller, ref: SessionRef, tags?: Record<string, string>): Promise<SessionSnapshot>;
+  /** The session's snapshot as JSON text, produced a page at a time (`streamSessionSnapshot`). */
+  exportSession(
+    caller: Caller,
+    ref: SessionRef,
+    tags?: Record<string, string>,
+  ): Promise<AsyncIterable<string>>;
   restoreSession(caller: Caller, snapshot: unknown, dryRun: boolean): Promise<SessionRestoreReport>;
   /** Exports the session into snapshot storage as its latest snapshot; answers the id. */
   checkpoint(caller: Caller, ref: SessionRef, tags?: Record<string, string>): Promise<CheckpointAnswer>;
@@ -40,7 +48,8 @@ export interface Portability {
   ): Promise<SnapshotIdPage>;
   /** A stored snapshot (the latest without `snapshotId`). */
   loadSnapshot(caller: Caller, ref: SessionRef, snapshotId?: string): Promise<SessionSnapshot>;
-  exportSubject(caller: Caller, subject: string, tenant?: string): Promise<SubjectDocument>;
+  /** The subject's export document as JSON text, produced as it is read (`exportSubject`). */
+  exportSubject(caller: Caller, subject: string, tenant?: string): Promise<AsyncIterable<string>>;
   importSubject(caller: Caller, body: unknown): Promise<SubjectImportReport>;
 }
 
@@ -56,16 +65,32 @@ export function createPortability(options: PortabilityOptions): Portability {
     if (manifest.tenant_id !== caller.tenant) throw snapshotsNotFound(ref);
   }
 
-  const exportSession = (caller: Caller, ref: SessionRef, tags: Record<string, string> = {}) =>
-    exportSessionSnapshot(services.sessions, caller, { ...ref, tags, environment });
+  /** `ref` with `latest` resolved, once the caller may read the agent's sessions. */
+  async function resolve(caller: Caller, ref: SessionRef): Promise<SessionRef> {
+    if (ref.sessionId !== LATEST_SESSION) return ref;
+    canAccessAgentScope(caller, caller.tenant, ref.agent, 'read');
+    return {
+      agent: ref.agent,
+      sessionId: await latestSessionId(services.sessions, caller.tenant, ref.agent),
+    };
+  }
+
+  const snapshotOf = async (caller: Caller, ref: SessionRef, tags: Record<string, string> = {}) =>
+    exportSessionSnapshot(services.sessions, caller, { ...(await resolve(caller, ref)), tags, environment });
 
   return {
-    exportSession,
+    exportSession: async (caller, ref, tags = {}) =>
+      streamSessionSnapshot(services.sessions, caller, {
+        ...(await resolve(caller, ref)),
+        tags,
+        environment,
+      }),
     restoreSession: (caller, snapshot, dryRun) =>
       restoreSessionSnapshot(services.sessions, writer, caller, snapshot, dryRun),
 
-    async checkpoint(caller, ref, tags) {
-      const snapshot = await exportSession(caller, ref, tags);
+    async checkpoint(caller, named, tags) {
+      const ref = await resolve(caller, named);
+      const snapshot = await snapshotOf(caller, ref, tags);
       const snapshotId = newSnapshotId();
       await storage.saveSnapshot({ location: location(ref), snapshotId, isLatest: true, snapshot });
       await storage.saveManifest({
@@ -82,7 +107,8 @@ export function createPortability(options: PortabilityOptions): Portability {
       return { snapshot_id: snapshotId, messages: snapshot.messages.length, events: snapshot.events.length };
     },
 
-    async listSnapshots(caller, ref, { limit, startAfter }) {
+    async listSnapshots(caller, named, { limit, startAfter }) {
+      const ref = await resolve(caller, named);
       await assertStoredInTenant(caller, ref);
       return storage.listSnapshots({
         location: location(ref),
@@ -91,7 +117,8 @@ export function createPortability(options: PortabilityOptions): Portability {
       });
     },
 
-    async loadSnapshot(caller, ref, snapshotId) {
+    async loadSnapshot(caller, named, snapshotId) {
+      const ref = await resolve(caller, named);
       await assertStoredInTenant(caller, ref);
       const snapshot = await storage.loadSnapshot({
         location: location(ref),
@@ -102,7 +129,11 @@ export function createPortability(options: PortabilityOptions): Portability {
     },
 
     exportSubject: (caller, subject, tenant = caller.tenant) =>
-      exportSubject((t, a) => services.persistent(t, a), caller, { subject, tenant, environment }),
+      exportSubject(
+        { persistent: (t, a) => services.persistent(t, a), sessions: services.sessions },
+        caller,
+        { subject, tenant, environment },
+      ),
 
     importSubject: (caller, body) =>
       importSubject(

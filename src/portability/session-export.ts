@@ -1,10 +1,12 @@
+import { AppError } from '../core/errors.ts';
 import { canAccessAgentScope } from '../core/identity/authorize.ts';
 import type { Caller } from '../core/identity/caller.ts';
 import { sessionNotFound } from '../core/sessions/session-errors.ts';
 import type { SessionAccess } from '../core/sessions/session-record.ts';
+import type { SessionInfo } from '../core/sessions/session-schemas.ts';
 import type { Sessions } from '../core/sessions/sessions.ts';
-import { withChecksum } from './checksum.ts';
-import { readSessionContent } from './session-reader.ts';
+import { streamWithChecksum, withChecksum } from './checksum.ts';
+import { readSessionContent, sessionLogPages } from './session-reader.ts';
 import { SESSION_SNAPSHOT_VERSION, type SessionSnapshot } from './session-snapshot.ts';
 
 export interface SessionExportRequest {
@@ -28,24 +30,46 @@ export async function exportSessionSnapshot(
   caller: Caller,
   request: SessionExportRequest,
 ): Promise<SessionSnapshot> {
-  const { agent, sessionId, tags = {}, environment, now = new Date() } = request;
-  const tenant = caller.tenant;
+  const { agent, sessionId } = request;
   const access = agentSessionAccess(caller, agent, sessionId, 'read');
-  const { info, messages, events } = await readSessionContent(sessions, tenant, sessionId, access);
-  return withChecksum({
+  const { info, messages, events } = await readSessionContent(sessions, caller.tenant, sessionId, access);
+  return withChecksum({ ...snapshotFields(caller, request, info), messages, events });
+}
+
+/**
+ * The same snapshot as `exportSessionSnapshot`, as text produced a page of messages or
+ * events at a time, so that a session of any length is exported in bounded memory. The
+ * session is read (and the caller authorized) before this answers, so a refusal or an
+ * unknown session is an error, not a stream; a failure while streaming cuts the text
+ * short.
+ */
+export async function streamSessionSnapshot(
+  sessions: Sessions,
+  caller: Caller,
+  request: SessionExportRequest,
+): Promise<AsyncIterable<string>> {
+  const { agent, sessionId } = request;
+  const access = agentSessionAccess(caller, agent, sessionId, 'read');
+  const info = await sessions.get(caller.tenant, sessionId, access);
+  const pages = sessionLogPages(sessions, caller.tenant, info, access);
+  return streamWithChecksum({ ...snapshotFields(caller, request, info), ...pages });
+}
+
+/** Every field of a snapshot but its logs and checksum. */
+function snapshotFields(caller: Caller, request: SessionExportRequest, info: SessionInfo) {
+  const { agent, sessionId, tags = {}, environment, now = new Date() } = request;
+  return {
     schema_version: SESSION_SNAPSHOT_VERSION,
-    tenant_id: tenant,
+    tenant_id: caller.tenant,
     agent_id: agent,
     session_id: sessionId,
     status: info.status,
     created_at: info.created_at,
-    messages,
-    events,
-    event_log_count: events.length,
+    event_log_count: info.event_count,
     tags: { ...tags },
     source_environment: environment,
     exported_at: now.toISOString(),
-  });
+  };
 }
 
 /** Allows `caller` to `mode` a session only if it is one of `agent`'s. */
@@ -59,4 +83,19 @@ export function agentSessionAccess(
     canAccessAgentScope(caller, caller.tenant, session.agent, mode);
     if (session.agent !== agent) throw sessionNotFound(sessionId);
   };
+}
+
+/** The id of `agent`'s newest live session; `SessionNotFound` if it has none. */
+export async function latestSessionId(sessions: Sessions, tenant: string, agent: string): Promise<string> {
+  for (let cursor: string | undefined; ;) {
+    const page = await sessions.listOfAgent(tenant, agent, {
+      limit: 10,
+      ...(cursor === undefined ? {} : { cursor }),
+    });
+    const newest = page.sessions[0];
+    if (newest !== undefined) return newest.session_id;
+    if (page.cursor === undefined) break;
+    cursor = page.cursor;
+  }
+  throw new AppError('SessionNotFound', `agent ${agent} has no live session`);
 }

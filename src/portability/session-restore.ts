@@ -1,5 +1,6 @@
 import { retryOnConflict } from '../core/state/cas-retry.ts';
 import { decodeRecord } from '../core/state/stored-record.ts';
+import { agentSessions } from '../core/sessions/agent-sessions.ts';
 import { dataTtlSeconds, recordTtlSeconds } from '../core/sessions/session-lifetime.ts';
 import { EVENTS, MESSAGES } from '../core/sessions/session-logs.ts';
 import { sessionKeys, type SessionKeys } from '../core/sessions/session-keys.ts';
@@ -74,6 +75,7 @@ export async function restoreSessionImage(
   ];
   for (const batch of transactionBatches(records)) await kv.transact(batch);
   await deleteLeftovers(kv, keys, image);
+  await agentSessions(kv, image.tenant, image.agent, now).add(meta);
   await retryOnConflict(`restore of ${keys.meta}`, async () => {
     const entry = await kv.get(keys.meta);
     const previous = entry === undefined ? undefined : decodeRecord(sessionMetaSchema, entry, keys.meta);

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
-import { AppError, isAppError } from '../core/errors.ts';
+import { AppError } from '../core/errors.ts';
 import { canOperate } from '../core/identity/authorize.ts';
 import { idSchema, type Caller } from '../core/identity/caller.ts';
 import type { Json } from '../core/json.ts';
@@ -9,7 +9,7 @@ import { parseInput } from '../core/parse-input.ts';
 import type { Sessions } from '../core/sessions/sessions.ts';
 import type { PersistentState } from '../core/state/persistent-state.ts';
 import { decodeDocument } from './portable-document.ts';
-import { readSessionContent, type SessionContent } from './session-reader.ts';
+import { readLiveSessionContent, type SessionContent } from './session-reader.ts';
 import type { StateWriter } from './state-writer.ts';
 import {
   subjectDocumentFormat,
@@ -99,7 +99,7 @@ export async function importSubject(
   }
   const sessions: ExportedSession[] = [];
   for (const image of document.sessions) {
-    const current = await liveSession(deps.sessions, tenant, image.session_id);
+    const current = await readLiveSessionContent(deps.sessions, tenant, image.session_id);
     if (current === undefined) sessions.push(image);
     else if (!holdsImage(current, image, subject)) conflicts.push(`session ${image.session_id}`);
   }
@@ -132,19 +132,6 @@ export async function importSubject(
     sessions_unchanged: document.sessions.length - sessions.length,
     session_ids: sessionIds,
   };
-}
-
-async function liveSession(
-  sessions: Sessions,
-  tenant: string,
-  id: string,
-): Promise<SessionContent | undefined> {
-  try {
-    return await readSessionContent(sessions, tenant, id);
-  } catch (error) {
-    if (isAppError(error, 'SessionNotFound')) return undefined;
-    throw error;
-  }
 }
 
 function holdsImage(current: SessionContent, image: ExportedSession, agent: string): boolean {

@@ -15,13 +15,15 @@ import { capabilityRoutes } from '../http/routes/capabilities.ts';
 import { persistentRoutes } from '../http/routes/persistent.ts';
 import { sessionRoutes } from '../http/routes/sessions.ts';
 import { sharedRoutes } from '../http/routes/shared.ts';
-import { adminRoutes } from '../http/routes/admin.ts';
+import { adminRoutes, IMPORT_PATH } from '../http/routes/admin.ts';
 import { backupRoutes } from '../http/routes/backups.ts';
 import { approvalRoutes } from '../http/routes/approvals.ts';
 import { auditRoutes } from '../http/routes/audit.ts';
 import { systemRoutes } from '../http/routes/system.ts';
 import { startActivityFlush } from '../core/system/activity.ts';
-import { snapshotRoutes } from '../http/routes/snapshots.ts';
+import { mcpRoutes } from '../http/routes/mcp.ts';
+import { RESTORE_PATH, snapshotRoutes } from '../http/routes/snapshots.ts';
+import { createAutoCheckpoints } from '../portability/auto-checkpoints.ts';
 import { createPortability } from '../portability/portability.ts';
 import { createStateWriter } from '../portability/state-writer.ts';
 import { watchRoutes } from '../http/routes/watch.ts';
@@ -125,6 +127,7 @@ export async function startWorker(
       logger,
       readiness: () => checkReadiness(adapters, TOKEN_KEY_SECRET),
       metrics,
+      streamedBodies: [RESTORE_PATH, IMPORT_PATH],
       denials,
       authenticate: authenticate({
         tokenKey: () => adapters.secrets.get(TOKEN_KEY_SECRET),
@@ -134,17 +137,22 @@ export async function startWorker(
       }),
       routes: [
         capabilityRoutes(invoke),
-        sessionRoutes(services, invoke),
+        sessionRoutes(
+          services,
+          invoke,
+          createAutoCheckpoints(services, portability, logger, config.checkpoints),
+        ),
         persistentRoutes(invoke),
         watchRoutes({ watches: services.watches, live }),
         sharedRoutes(invoke),
-        snapshotRoutes(portability),
+        snapshotRoutes(portability, config.importMaxBytes),
         threadRoutes(checkpointsOver(adapters, config.limits)),
-        adminRoutes(portability),
+        adminRoutes(portability, config.importMaxBytes),
         backupRoutes(invoke, services.backups),
         systemRoutes(services, invoke),
         approvalRoutes(approvals),
         auditRoutes(services, denials),
+        mcpRoutes({ invoke, allowedHosts: config.mcpAllowedHosts, logger }),
       ],
     });
     const server: Server = app.listen(config.port, config.host);

@@ -3,6 +3,7 @@ import { AppError } from '../errors.ts';
 import type { KvEntry, KvStore } from '../../ports/kv-store.ts';
 import type { Prefetched } from '../engine/versioned-records.ts';
 import { retryOnConflict } from '../state/cas-retry.ts';
+import { agentSessions } from './agent-sessions.ts';
 import { sessionNotFound } from './session-errors.ts';
 import { sessionKeys, type SessionKeys } from './session-keys.ts';
 import { dataTtlSeconds, isExpired, recordTtlSeconds, refreshDue } from './session-lifetime.ts';
@@ -91,6 +92,8 @@ export async function createSessionRecord(ctx: SessionContext, session: NewSessi
     event_count: 0,
     kv_generation: 0,
   };
+  // Listed before it exists, so that every live session is in its agent's index.
+  await agentSessions(ctx.kv, meta.tenant, meta.agent, ctx.now).add(meta);
   // Create-if-absent, so that not even a UUID collision could overwrite another session.
   await ctx.kv.save(sessionKeys(meta.tenant, meta.session_id).meta, meta, {
     ifAbsent: true,

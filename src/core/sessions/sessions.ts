@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { KvStore } from '../../ports/kv-store.ts';
 import { MAX_TTL_SECONDS } from '../../ports/limits.ts';
 import { parseInput } from '../parse-input.ts';
+import { agentSessions, type AgentSessionPage } from './agent-sessions.ts';
 import { expiresAt } from './session-lifetime.ts';
 import { createSessionLogs, EVENTS, MESSAGES } from './session-logs.ts';
 import {
@@ -87,6 +88,12 @@ export interface Sessions {
     page?: LogPageInput,
     access?: SessionAccess,
   ): Promise<EventPage>;
+  /** The live sessions of `agent`, newest first (`agent-sessions.ts`); the caller authorizes. */
+  listOfAgent(
+    tenant: string,
+    agent: string,
+    page?: { cursor?: string; limit?: number },
+  ): Promise<AgentSessionPage>;
 }
 
 const seconds = z.number().int().min(1).max(MAX_TTL_SECONDS);
@@ -153,6 +160,7 @@ export function createSessions(kv: KvStore, options: SessionsOptions = {}): Sess
     listMessages: (tenant, sessionId, page, access) => logs(tenant, sessionId, access).listMessages(page),
     appendEvent: (tenant, sessionId, input, access) => logs(tenant, sessionId, access).appendEvent(input),
     listEvents: (tenant, sessionId, page, access) => logs(tenant, sessionId, access).listEvents(page),
+    listOfAgent: (tenant, agent, page) => agentSessions(kv, tenant, agent, ctx.now).list(page),
   };
 }
 

@@ -10,6 +10,7 @@ import {
   openSession,
 } from '../../capabilities/session-lifecycle.ts';
 import type { StateServices } from '../../capabilities/state-services.ts';
+import type { AutoCheckpoints } from '../../portability/auto-checkpoints.ts';
 import { bodyOf, callContext, queryInput } from '../call-context.ts';
 import { requiredValue } from './persistent.ts';
 
@@ -17,11 +18,16 @@ import { requiredValue } from './persistent.ts';
  * REST for sessions (README, HTTP API: REST). Keys of session state are one
  * percent-encoded path segment, as in `persistent.ts`.
  * - `POST /v1/sessions` (`{agent?}`) opens; `GET` / `DELETE /v1/sessions/{id}` reads / ends
+ *   (and `checkpoints` may snapshot the session on its end and every N messages)
  * - `GET /v1/sessions/{id}/state?prefix=&limit=&cursor=` lists; `DELETE .../state` clears
  * - `GET` / `PUT` / `DELETE /v1/sessions/{id}/state/{key}`
  * - `POST` / `GET /v1/sessions/{id}/messages` and `/events` (`?after=&limit=`)
  */
-export function sessionRoutes(services: StateServices, invoke: CapabilityInvoker): Router {
+export function sessionRoutes(
+  services: StateServices,
+  invoke: CapabilityInvoker,
+  checkpoints: AutoCheckpoints,
+): Router {
   const router = Router();
   const session = (req: Request<{ id: string }>) => callContext(req, { sessionId: req.params.id });
 
@@ -32,7 +38,9 @@ export function sessionRoutes(services: StateServices, invoke: CapabilityInvoker
     res.json(await getSession(services, session(req)));
   });
   router.delete('/v1/sessions/:id', async (req, res) => {
-    res.json(await endSession(services, session(req)));
+    const context = session(req);
+    await checkpoints.beforeEnd(context);
+    res.json(await endSession(services, context));
   });
 
   router.get('/v1/sessions/:id/state', async (req, res) => {
@@ -53,7 +61,10 @@ export function sessionRoutes(services: StateServices, invoke: CapabilityInvoker
   });
 
   router.post('/v1/sessions/:id/messages', async (req, res) => {
-    res.status(201).json(await appendMessage(services, session(req), bodyOf(req)));
+    const context = session(req);
+    const message = await appendMessage(services, context, bodyOf(req));
+    res.status(201).json(message);
+    checkpoints.afterMessage(context, message.seq);
   });
   router.get('/v1/sessions/:id/messages', async (req, res) => {
     res.json(await listMessages(services, session(req), queryInput(req)));

@@ -1,32 +1,39 @@
 import { Router, type Request } from 'express';
 import { z } from 'zod';
-import { AppError } from '../../core/errors.ts';
 import { idSchema } from '../../core/identity/caller.ts';
 import { parseInput } from '../../core/parse-input.ts';
 import type { Portability, SessionRef } from '../../portability/portability.ts';
 import { tagsSchema } from '../../portability/session-snapshot.ts';
 import type { SnapshotListAnswer } from '../../portability/snapshot-answers.ts';
-import { bodyOf, queryInput } from '../call-context.ts';
+import { queryInput } from '../call-context.ts';
+import { sendJsonText } from '../json-text.ts';
+import { streamedJsonBody } from '../streamed-body.ts';
+
+/** The restore route, whose body is read as it arrives (`streamed-body.ts`). */
+export const RESTORE_PATH = '/v1/snapshots/restore';
 
 /**
- * Session snapshots (spec/002, spec/004):
+ * Session snapshots (spec/002, spec/004); bodies of restores up to `importMaxBytes`:
  * - `GET  /v1/agents/{agent}/sessions/{session}/snapshot?tag=k=v&environment=`: export
+ *   (`{session}` may be `latest`: the agent's newest live session, on every route here)
  * - `POST /v1/snapshots/restore?dry_run=true`: restore (the body is the snapshot)
  * - `POST /v1/agents/{agent}/sessions/{session}/snapshots?tag=k=v`: save to snapshot storage
  * - `GET  /v1/agents/{agent}/sessions/{session}/snapshots?limit=&start_after=`: list ids
  * - `GET  /v1/agents/{agent}/sessions/{session}/snapshots/{id|latest}`: load one
  */
-export function snapshotRoutes(portability: Portability): Router {
+export function snapshotRoutes(portability: Portability, importMaxBytes: number): Router {
   const router = Router();
   const base = '/v1/agents/:agent/sessions/:session';
 
   router.get(`${base}/snapshot`, async (req, res) => {
     const { tag } = parseInput(snapshotExportQuerySchema, queryInput(req), 'query');
-    res.json(await portability.exportSession(req.caller, sessionRef(req), tagsOf(tag)));
+    const text = await portability.exportSession(req.caller, sessionRef(req), tagsOf(tag));
+    await sendJsonText(res, text);
   });
-  router.post('/v1/snapshots/restore', async (req, res) => {
+  router.post(RESTORE_PATH, async (req, res) => {
     const { dry_run } = parseInput(snapshotRestoreQuerySchema, queryInput(req), 'query');
-    res.json(await portability.restoreSession(req.caller, requiredBody(req), dry_run === 'true'));
+    const snapshot = await streamedJsonBody(req, importMaxBytes);
+    res.json(await portability.restoreSession(req.caller, snapshot, dry_run === 'true'));
   });
   router.post(`${base}/snapshots`, async (req, res) => {
     const { tag } = parseInput(snapshotExportQuerySchema, queryInput(req), 'query');
@@ -66,13 +73,7 @@ export const snapshotListQuerySchema = z.strictObject({
 
 function sessionRef(req: Request<Record<string, string>>): SessionRef {
   const agent = parseInput(idSchema, req.params['agent'], 'agent id');
-  const sessionId = req.params['session'] ?? '';
-  if (sessionId === 'latest')
-    throw new AppError(
-      'InvalidInput',
-      "finding an agent's latest session is not available yet: name the session (its session_id)",
-    );
-  return { agent, sessionId };
+  return { agent, sessionId: req.params['session'] ?? '' };
 }
 
 /** `key=value` tags, split at the first `=`. */
@@ -82,13 +83,4 @@ export function tagsOf(tag: string | string[] | undefined): Record<string, strin
     list.map((item) => [item.slice(0, item.indexOf('=')), item.slice(item.indexOf('=') + 1)]),
   );
   return parseInput(tagsSchema, tags, 'tags');
-}
-
-function requiredBody(req: Request): unknown {
-  if (req.body === undefined)
-    throw new AppError(
-      'InvalidInput',
-      'the body must be the snapshot, sent with Content-Type: application/json',
-    );
-  return bodyOf(req);
 }

@@ -93,6 +93,9 @@ export function cliPortabilitySuite(label: string, start: () => Promise<CliTarge
         succeeded(await sh(`agentstate session export bot --session ${session} $TARGET`)),
       );
       expect(stdout.session_id).toBe(session);
+      // Without --session: the agent's latest live session, the only one it has here.
+      const latest = JSON.parse(succeeded(await sh(`agentstate session export bot $TARGET`)));
+      expect(latest.session_id).toBe(session);
 
       const table = succeeded(await sh('agentstate session show snap.json'));
       for (const field of [
@@ -165,8 +168,15 @@ export function cliPortabilitySuite(label: string, start: () => Promise<CliTarge
       ]);
       const same = JSON.parse(succeeded(await sh(`agentstate subject import bot.json --json $TARGET`)));
       expect(same).toMatchObject({ keys_written: 0, keys_unchanged: 1 });
-      const moved = succeeded(await sh(`agentstate subject import bot.json --target-subject bot-2 $TARGET`));
+      expect(document.sessions.map((s: { session_id: string }) => s.session_id)).toEqual([session]);
+      expect(same).toMatchObject({ sessions_unchanged: 1 });
+      // Its session's id is taken in this store (by the subject `bot`): a copy needs new ids.
+      failed(await sh(`agentstate subject import bot.json --target-subject bot-2 $TARGET`), 5, 'IdConflict');
+      const moved = succeeded(
+        await sh(`agentstate subject import bot.json --target-subject bot-2 --no-preserve-ids $TARGET`),
+      );
       expect(moved).toMatch(/keys_written\s*│\s*1/);
+      expect(moved).toMatch(/sessions_written\s*│\s*1/);
       const copy = JSON.parse(
         succeeded(await sh(`agentstate subject export bot-2 --tenant ${tenant} $TARGET`)),
       );

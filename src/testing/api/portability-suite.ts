@@ -203,12 +203,54 @@ export function portabilitySuite(label: string, start: () => Promise<TestWorker>
       expect(next).toMatchObject({ seq: 3, content: 'new' });
     });
 
+    it("exports the agent's latest live session when the session is `latest`", async () => {
+      const tenant = freshTenant();
+      const token = await operator(source, tenant);
+      const latest = (agent: string) =>
+        source.api.request('GET', `/v1/agents/${agent}/sessions/latest/snapshot`, undefined, { token });
+      expectError(await latest('bot'), 404, 'SessionNotFound');
+      const older = await sessionWithHistory(source, token, 'bot');
+      const newer = await sessionWithHistory(source, token, 'bot');
+      await sessionWithHistory(source, token, 'other-bot');
+      expect(ok(await latest('bot')).session_id).toBe(newer);
+      ok(await source.api.request('DELETE', `/v1/sessions/${newer}`, undefined, { token }));
+      expect(ok(await latest('bot')).session_id).toBe(older);
+      const agentToken = await source.token(tenant, 'intruder', ['agent']);
+      expectError(
+        await source.api.request('GET', '/v1/agents/bot/sessions/latest/snapshot', undefined, {
+          token: agentToken,
+        }),
+        403,
+        'Forbidden',
+      );
+    });
+
     it('a subject exported, imported into a fresh store and exported again gives the same document', async () => {
       const tenant = freshTenant();
       const sourceToken = await operator(source, tenant);
       await keysWithHistory(source, sourceToken, 'bot');
+      const sessionIds = [
+        await sessionWithHistory(source, sourceToken, 'bot'),
+        await sessionWithHistory(source, sourceToken, 'bot'),
+      ];
+      const ended = await sessionWithHistory(source, sourceToken, 'bot');
+      ok(await source.api.request('DELETE', `/v1/sessions/${ended}`, undefined, { token: sourceToken }));
+      await sessionWithHistory(source, sourceToken, 'other-bot');
       const document = await exportSubject(source, sourceToken, 'bot');
       expect(document).toMatchObject({ format_version: 1, subject_id: 'bot', tenant_id: tenant });
+      // The live sessions of the subject, newest first, with their logs (no key-values).
+      expect(document.sessions.map((s: { session_id: string }) => s.session_id)).toEqual(
+        [...sessionIds].reverse(),
+      );
+      expect(document.sessions[1]).toEqual({
+        session_id: sessionIds[0],
+        created_at: expect.any(String),
+        messages: [
+          expect.objectContaining({ seq: 1, content: 'hello' }),
+          expect.objectContaining({ seq: 2, content: 'hi' }),
+        ],
+        events: [expect.objectContaining({ seq: 1, type: 'tool.called' })],
+      });
       expect(document.persistent).toEqual([
         { key: 'note', versions: [expect.objectContaining({ version: 1, value: 'remember' })] },
         {
@@ -226,6 +268,7 @@ export function portabilitySuite(label: string, start: () => Promise<TestWorker>
         keys_unchanged: 0,
         keys_renumbered: 0,
         versions_written: 4,
+        sessions_written: 2,
       });
       expect(content(await exportSubject(target, targetToken, 'bot'))).toEqual(content(document));
 
@@ -233,7 +276,7 @@ export function portabilitySuite(label: string, start: () => Promise<TestWorker>
       const second = ok(
         await target.api.request('POST', '/admin/import', { document }, { token: targetToken }),
       );
-      expect(second).toMatchObject({ keys_written: 0, keys_unchanged: 2 });
+      expect(second).toMatchObject({ keys_written: 0, keys_unchanged: 2, sessions_unchanged: 2 });
       expect(content(await exportSubject(target, targetToken, 'bot'))).toEqual(content(document));
     });
 
@@ -248,15 +291,15 @@ export function portabilitySuite(label: string, start: () => Promise<TestWorker>
           token: fromToken,
         }),
       );
-      // A document with a session, as a subject export carries them.
-      const exported = await exportSubject(source, fromToken, 'bot');
-      const session = {
-        session_id: id,
-        created_at: snapshot.created_at,
-        messages: snapshot.messages,
-        events: snapshot.events,
-      };
-      const document = withChecksum({ ...exported, sessions: [session] });
+      const document = await exportSubject(source, fromToken, 'bot');
+      expect(document.sessions).toEqual([
+        {
+          session_id: id,
+          created_at: snapshot.created_at,
+          messages: snapshot.messages,
+          events: snapshot.events,
+        },
+      ]);
 
       const toToken = await operator(target, to);
       const body = { document, target_tenant_id: to, target_subject_id: 'bot-2', preserve_ids: false };
