@@ -25,11 +25,6 @@ export const UNMEASURED_BUDGETS: readonly BudgetCheck[] = [
     met: undefined,
     measured: 'not measured: no snapshot workload yet',
   },
-  {
-    budget: 'LangGraph.js checkpointer put/getTuple ≥ 1.0x checkpoint-postgres',
-    met: undefined,
-    measured: 'not measured: no checkpointer yet',
-  },
 ];
 
 /**

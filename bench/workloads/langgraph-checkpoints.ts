@@ -94,6 +94,14 @@ export async function langgraphCheckpoints(
         },
       ],
       budgets,
+      headlines: (['put', 'getTuple'] as const).map((op) => ({
+        measure: `LangGraph checkpointer ${op} vs checkpoint-postgres, 1 KB c1 / c16, 100 KB c1 / c16`,
+        target: target.name,
+        result: rows
+          .filter((row) => row.op === op)
+          .map((row) => fmt.ratio(row.ratio))
+          .join(' / '),
+      })),
       data: rows,
     };
   } finally {

@@ -1,5 +1,7 @@
 import { rm } from 'node:fs/promises';
+import { emptyCheckpoint, uuid6 } from '@langchain/langgraph-checkpoint';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AgentStateSaver } from '../../src/langgraph/index.ts';
 import {
   agentstateComponents,
   startDaprBackedTestWorker,
@@ -47,12 +49,14 @@ describe('LangGraph checkpoint validation: AgentStateSaver on the embedded store
 describeWithDapr('LangGraph checkpoint validation: AgentStateSaver on daprd', () => {
   const stops: (() => Promise<void>)[] = [];
   const workers = new Map<string, TestWorker>();
+  let sidecarPort = 0;
 
   beforeAll(async () => {
     const [redis, pg] = await Promise.all([startRedis(), startPostgres()]);
     stops.push(redis.stop, pg.stop);
     const onRedis = await startDaprBackedTestWorker(redis);
     stops.push(onRedis.close);
+    sidecarPort = onRedis.sidecar.httpPort;
     workers.set('dapr-redis', onRedis);
     const dir = await makeTempDir('validation-pg');
     stops.push(() => rm(dir, { recursive: true, force: true }));
@@ -71,6 +75,31 @@ describeWithDapr('LangGraph checkpoint validation: AgentStateSaver on daprd', ()
   });
   afterAll(async () => {
     for (const stop of stops.reverse()) await stop();
+  });
+
+  it('reaches the worker through the local sidecar by app id', async () => {
+    const w = workers.get('dapr-redis') as TestWorker;
+    const saver = new AgentStateSaver({
+      daprAppId: 'agentstate',
+      token: await w.token('validation', 'through-sidecar'),
+      env: { DAPR_HTTP_PORT: String(sidecarPort) },
+    });
+    const checkpoint = {
+      ...emptyCheckpoint(),
+      id: uuid6(-1),
+      channel_values: { a: 'A' },
+      channel_versions: { a: 1 },
+    };
+    const config = await saver.put(
+      { configurable: { thread_id: 'by-app-id' } },
+      checkpoint,
+      { source: 'input', step: -1, parents: {} },
+      { a: 1 },
+    );
+    const tuple = await saver.getTuple(config);
+    expect(tuple?.checkpoint.channel_values).toEqual({ a: 'A' });
+    await saver.deleteThread('by-app-id');
+    expect(await saver.getTuple(config)).toBeUndefined();
   });
 
   for (const backend of ['dapr-redis', 'dapr-postgresql'])
