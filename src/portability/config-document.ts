@@ -29,6 +29,9 @@ export const configDocumentSchema = z.strictObject({
     persistentQuotaBytes: limits.shape.persistentQuotaBytes,
     persistentRetention: limits.shape.persistentRetention,
     sharedQuotaBytes: limits.shape.sharedQuotaBytes,
+    // Defaulted, so that documents exported before these settings existed still import.
+    auditRetentionDays: limits.shape.auditRetentionDays,
+    snapshotRetention: limits.shape.snapshotRetention,
   }),
   components: z.strictObject({
     stateStore: dapr.stateStore,
@@ -62,6 +65,8 @@ export const limitVariables: Record<keyof ConfigLimits, string> = {
   persistentQuotaBytes: 'AGENTSTATE_PERSISTENT_QUOTA_BYTES',
   persistentRetention: 'AGENTSTATE_PERSISTENT_RETENTION',
   sharedQuotaBytes: 'AGENTSTATE_SHARED_QUOTA_BYTES',
+  auditRetentionDays: 'AGENTSTATE_AUDIT_RETENTION_DAYS',
+  snapshotRetention: 'AGENTSTATE_SNAPSHOT_RETENTION',
 };
 export const componentVariables: Record<keyof ConfigComponents, string> = {
   stateStore: 'AGENTSTATE_STATE_STORE',
