@@ -3,6 +3,8 @@ import { z } from 'zod';
 import { agentPersistentState } from '../../src/capabilities/call-scope.ts';
 import { defineCapability } from '../../src/capabilities/capability.ts';
 import { capabilities } from '../../src/capabilities/registry.ts';
+import { createServiceClient } from '../../src/cli/service-client.ts';
+import { AppError } from '../../src/core/errors.ts';
 import { createCliShell, type CliShell } from '../../src/testing/api/cli-runner.ts';
 import { startEmbeddedTestWorker, type TestWorker } from '../../src/testing/api/test-worker.ts';
 
@@ -76,6 +78,23 @@ describe('agentstate approvals', { timeout: 180_000 }, () => {
     const unknown = await as('supervisor', 'approvals show apr-20000101T000000-00000000');
     expect(unknown.exitCode).toBe(4);
     expect(unknown.stderr).toContain('ApprovalNotFound');
+  });
+});
+
+describe('the CLI service client', () => {
+  it('takes a 202 for ApprovalRequired (exit 8) with the approval id, not for an answer', async () => {
+    const service = createServiceClient({
+      baseUrl: w.worker.url,
+      headers: { authorization: `Bearer ${tokens.agent}` },
+      describe: 'the test worker',
+    });
+    const error = await service.json(z.unknown(), 'POST', '/v1/capabilities/test.mark', { json: {} }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(AppError);
+    expect((error as AppError).code).toBe('ApprovalRequired');
+    expect((error as AppError).details?.['approval_id']).toMatch(/^apr-/);
   });
 });
 
