@@ -6,7 +6,7 @@ import { hasRole, type Caller } from '../core/identity/caller.ts';
 import type { Json } from '../core/json.ts';
 import { parseInput } from '../core/parse-input.ts';
 import type { AuditRecord } from '../core/state/shared-audit.ts';
-import type { CallContext } from './capability.ts';
+import type { CallContext, Capability } from './capability.ts';
 import type { CapabilityLookup } from './registry.ts';
 import type { StateServices } from './state-services.ts';
 
@@ -17,6 +17,11 @@ import type { StateServices } from './state-services.ts';
  * the outcome on the approval, where the requester reads it. Every step is audited.
  */
 export interface ApprovalDesk {
+  /**
+   * Runs an Approval Required capability for an operator, its own approval, and audits
+   * the outcome as an approved run's is audited; rethrows what the run threw.
+   */
+  runDirectly(capability: Capability, context: CallContext, input: unknown): Promise<unknown>;
   /** Files a pending request of `capability` with its parsed `input` for `context`. */
   request(capability: string, context: CallContext, input: unknown): Promise<Approval>;
   /** The approval, to its requester or a supervisor or operator of its tenant. */
@@ -97,6 +102,30 @@ export function createApprovalDesk(options: ApprovalDeskOptions): ApprovalDesk {
   }
 
   return {
+    async runDirectly(capability, context, input) {
+      const { caller } = context;
+      let outcome = 'ok';
+      try {
+        return await capability.run(services, context, input);
+      } catch (error) {
+        outcome = isAppError(error) ? error.code : 'Internal';
+        throw error;
+      } finally {
+        await services.audit(caller.tenant).write([
+          {
+            id: randomUUID(),
+            tenant: caller.tenant,
+            at: now().toISOString(),
+            agent: caller.principal,
+            action: capability.name,
+            permission: 'approval_required',
+            outcome,
+            details: { approved_by: 'operator acting directly', agent: context.agent },
+          },
+        ]);
+      }
+    },
+
     async request(capability, context, input) {
       const { caller } = context;
       const approval = await services.approvals(caller.tenant).create({

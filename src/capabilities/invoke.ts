@@ -48,7 +48,10 @@ export function createCapabilityInvoker(options: CapabilityInvokerOptions): Capa
           capability: capability.name,
         });
       }
-      const output = await capability.run(services, context, input);
+      const output =
+        capability.permission === 'approval_required'
+          ? await approvals.runDirectly(capability, context, input)
+          : await capability.run(services, context, input);
       onSuccess?.(context);
       return output;
     } catch (error) {

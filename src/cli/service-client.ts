@@ -55,7 +55,8 @@ export function createServiceClient(connection: Connection): ServiceClient {
         cause: error,
       });
     }
-    if (!response.ok) throw await errorOf(response, connection);
+    // 202 is the one success that is no answer: the call waits for an approval.
+    if (!response.ok || response.status === 202) throw await errorOf(response, connection);
     return response;
   }
   return {

@@ -29,6 +29,9 @@ export const configDocumentSchema = z.strictObject({
     persistentQuotaBytes: limits.shape.persistentQuotaBytes,
     persistentRetention: limits.shape.persistentRetention,
     sharedQuotaBytes: limits.shape.sharedQuotaBytes,
+    // Defaulted, so that documents exported before these settings existed still import.
+    auditRetentionDays: limits.shape.auditRetentionDays,
+    snapshotRetention: limits.shape.snapshotRetention,
     checkpointTtlSeconds: limits.shape.checkpointTtlSeconds,
     checkpointRetention: limits.shape.checkpointRetention,
     checkpointQuotaBytes: limits.shape.checkpointQuotaBytes,
@@ -65,6 +68,8 @@ export const limitVariables: Record<keyof ConfigLimits, string> = {
   persistentQuotaBytes: 'AGENTSTATE_PERSISTENT_QUOTA_BYTES',
   persistentRetention: 'AGENTSTATE_PERSISTENT_RETENTION',
   sharedQuotaBytes: 'AGENTSTATE_SHARED_QUOTA_BYTES',
+  auditRetentionDays: 'AGENTSTATE_AUDIT_RETENTION_DAYS',
+  snapshotRetention: 'AGENTSTATE_SNAPSHOT_RETENTION',
   checkpointTtlSeconds: 'AGENTSTATE_CHECKPOINT_TTL_SECONDS',
   checkpointRetention: 'AGENTSTATE_CHECKPOINT_RETENTION',
   checkpointQuotaBytes: 'AGENTSTATE_CHECKPOINT_QUOTA_BYTES',

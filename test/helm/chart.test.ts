@@ -318,6 +318,8 @@ function chartSuite(helmPath: string): void {
           persistentQuotaBytes: 5368709120,
           persistentRetention: 10,
           sharedQuotaBytes: 0,
+          auditRetentionDays: 30,
+          snapshotRetention: 5,
         };
         const env = envOf(worker(render({ limits })));
         const config = loadConfig(env);
@@ -328,6 +330,8 @@ function chartSuite(helmPath: string): void {
           persistentQuotaBytes: 5368709120,
           persistentRetention: 10,
           sharedQuotaBytes: 0,
+          auditRetentionDays: 30,
+          snapshotRetention: 5,
         });
       });
     });

@@ -93,4 +93,21 @@ describe('the snapshot store', () => {
     expect(await store(20, 't2').list()).toEqual([]);
     await expect(store(20, 't2').load(id)).rejects.toMatchObject({ code: 'SnapshotNotFound' });
   });
+
+  it('answers a blob failure as IoError with the check_disk hint, and lists nothing unfinished', async () => {
+    const failing: BlobStore = {
+      ...blobs,
+      put: async () => {
+        throw new AppError('IoError', 'disk full');
+      },
+    };
+    const broken = createSystemSnapshotStore(kv, createLargeObjectStore(failing), 't1');
+    const id = await broken.claimId(new Date('2026-03-25T14:00:00Z'));
+    const error = await broken.save(snapshot(id, '2026-03-25T14:00:00.000Z')).catch((e: unknown) => e);
+    expect((error as AppError).code).toBe('IoError');
+    expect((error as AppError).recovery).toEqual([
+      { action: 'check_disk', description: 'Use system.health to check disk space.' },
+    ]);
+    expect(await store().list()).toEqual([]);
+  });
 });

@@ -48,7 +48,9 @@ export function createSystemSnapshotStore(
   async function list(): Promise<SnapshotSummary[]> {
     const found: SnapshotSummary[] = [];
     for (let cursor: string | undefined; ;) {
-      const page = await objects.list(prefix, cursor === undefined ? {} : { cursor });
+      const page = await objects
+        .list(prefix, cursor === undefined ? {} : { cursor })
+        .catch(withSpecHint('Use system.health to check disk space and directory permissions.'));
       for (const item of page.items) {
         const id = item.key.slice(prefix.length);
         if (systemSnapshotIdSchema.safeParse(id).success)
@@ -77,7 +79,9 @@ export function createSystemSnapshotStore(
 
     async save(snapshot) {
       const bytes = new TextEncoder().encode(JSON.stringify(snapshot));
-      const manifest = await objects.write(`${prefix}${snapshot.snapshot_id}`, bytes);
+      const manifest = await objects
+        .write(`${prefix}${snapshot.snapshot_id}`, bytes)
+        .catch(withSpecHint('Use system.health to check disk space.'));
       return { snapshot_id: snapshot.snapshot_id, timestamp: manifest.created_at, size_bytes: manifest.size };
     },
 
@@ -106,6 +110,17 @@ export function createSystemSnapshotStore(
       }
       return expired;
     },
+  };
+}
+
+/** Rethrows an `IoError` of the blob store with the `check_disk` hint the spec gives. */
+function withSpecHint(description: string): (error: unknown) => never {
+  return (error) => {
+    if (!isAppError(error, 'IoError')) throw error;
+    throw new AppError('IoError', error.message, {
+      cause: error,
+      recovery: [{ action: 'check_disk', description }],
+    });
   };
 }
 

@@ -155,6 +155,12 @@ export function approvalApiSuite(
       );
       expect(answer.status).toBe(200);
       expect(answer.body).toEqual({ count: 1, approval: null });
+      const trail = await w.api.request('GET', '/v1/audit?action=test.counter.bump', undefined, {
+        token: operator,
+      });
+      expect(trail.body.records.filter((record: { agent: string }) => record.agent === 'ops')).toMatchObject([
+        { permission: 'approval_required', outcome: 'ok' },
+      ]);
     });
 
     it('lists pending approvals for supervisors, and only its own requests for an agent', async () => {
