@@ -1,14 +1,15 @@
 // Peak memory of exporting and importing one large session (issue: large documents
 // stream). Not a benchmark of time, and not part of `npm run bench`:
 //
-//   node bench/session-rss.ts [--messages 100000] [--content-bytes 200]
+//   node bench/session-rss.ts [--messages 100000] [--content-bytes 200] [--export-heap-mb 48]
 //
 // It starts an embedded worker as a child process, writes a snapshot file of a session
 // with that many messages, imports it with the CLI (`session import`), exports it again
 // (`session export --output`), checks that the export holds the same messages, and
-// prints the peak RSS of the worker (VmHWM) and of each CLI run (GNU time's %M),
+// prints the peak RSS of the worker (VmHWM; a fresh worker for each) and of each CLI
+// run (GNU time's %M),
 // beside the size of the document.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -21,6 +22,7 @@ import { freePort } from '../src/testing/harness/free-port.ts';
 
 const { values } = parseArgs({
   options: {
+    'export-heap-mb': { type: 'string' },
     messages: { type: 'string', default: '100000' },
     'content-bytes': { type: 'string', default: '200' },
   },
@@ -34,17 +36,25 @@ const dir = await mkdtemp(join(tmpdir(), 'agentstate-rss-'));
 await writeFile(join(dir, 'secrets.json'), JSON.stringify({ 'agentstate-token-key': key }));
 const port = await freePort();
 const url = `http://127.0.0.1:${port}`;
-const worker = spawn(process.execPath, [join(root, 'src/main.ts'), 'serve'], {
-  env: {
-    ...process.env,
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    AGENTSTATE_STORE: 'embedded',
-    AGENTSTATE_DATA_DIR: dir,
-    LOG_LEVEL: 'warn',
-  },
-  stdio: ['ignore', 'inherit', 'inherit'],
-});
+const startWorker = (nodeFlags: string[] = []) =>
+  spawn(process.execPath, [...nodeFlags, join(root, 'src/main.ts'), 'serve'], {
+    env: {
+      ...process.env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      AGENTSTATE_STORE: 'embedded',
+      AGENTSTATE_DATA_DIR: dir,
+      LOG_LEVEL: 'warn',
+    },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+const stopWorker = async (child: ChildProcess) => {
+  child.kill('SIGTERM');
+  if (child.exitCode === null) await once(child, 'exit');
+};
+// One worker for the import and a fresh one for the export (on the same data folder),
+// so that each peak is that operation's own, not the garbage the other left.
+let worker = startWorker();
 try {
   await waitReady(url);
   const token = (await issueToken(key, { tenant: 'rss', subject: 'ops', roles: ['operator'] })).token;
@@ -78,6 +88,13 @@ try {
   const cli = ['--url', url, '--token', token];
   const imported = await timedCli(['session', 'import', file, '--json', ...cli]);
   const workerAfterImport = await peakRss(worker.pid ?? 0);
+  await stopWorker(worker);
+  // With --export-heap-mb the exporting worker's V8 heap is capped: an export that held
+  // the session whole would fail; one that streams finishes.
+  const heap = values['export-heap-mb'];
+  worker = startWorker(heap === undefined ? [] : [`--max-old-space-size=${heap}`]);
+  await waitReady(url);
+  const exportWorkerAtStart = await peakRss(worker.pid ?? 0);
   const out = join(dir, 'exported.json');
   const exported = await timedCli([
     'session',
@@ -97,13 +114,11 @@ try {
 
   const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
   console.log(`session of ${count} messages: document ${mb(documentBytes)}`);
-  console.log(
-    `worker peak RSS (VmHWM): after start ${mb(workerAtStart)}, after import ${mb(workerAfterImport)}, after export ${mb(workerAfterExport)}`,
-  );
+  console.log(`worker peak RSS (VmHWM): importing ${mb(workerAtStart)} -> ${mb(workerAfterImport)}`);
+  console.log(`worker peak RSS (VmHWM): exporting ${mb(exportWorkerAtStart)} -> ${mb(workerAfterExport)}`);
   console.log(`CLI peak RSS: session import ${mb(imported)}, session export --output ${mb(exported)}`);
 } finally {
-  worker.kill('SIGTERM');
-  await once(worker, 'exit');
+  await stopWorker(worker);
   await rm(dir, { recursive: true, force: true });
 }
 

@@ -1,16 +1,11 @@
-import { open, readFile, type FileHandle } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { AppError } from '../core/errors.ts';
 import { decodeDocument, type DocumentFormat } from '../portability/portable-document.ts';
 import { parseJsonStream } from '../portability/json-stream.ts';
 
 /** The text of a file the user named; one that cannot be read is `InvalidInput` naming it. */
 export async function readInputFile(path: string): Promise<string> {
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(path);
-  } catch (error) {
-    throw unreadable(path, error);
-  }
+  const bytes = await withFile(path, (file) => file.readFile());
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch (error) {
@@ -36,31 +31,35 @@ export async function readDocumentFile<T>(format: DocumentFormat<T>, path: strin
 export async function fileStream(
   path: string,
 ): Promise<{ size: number; bytes: AsyncIterable<Uint8Array>; close(): Promise<void> }> {
-  let file: FileHandle;
-  try {
-    file = await open(path);
-  } catch (error) {
-    throw unreadable(path, error);
-  }
+  const file = await openInput(path);
   const { size } = await file.stat();
   return { size, bytes: file.createReadStream({ autoClose: false }), close: () => file.close() };
 }
 
 async function withFile<T>(path: string, use: (file: FileHandle) => Promise<T>): Promise<T> {
-  let file: FileHandle;
-  try {
-    file = await open(path);
-  } catch (error) {
-    throw unreadable(path, error);
-  }
+  const file = await openInput(path);
   try {
     return await use(file);
+  } catch (error) {
+    // A folder opens, and fails only when read (EISDIR).
+    if (!(error instanceof AppError) && typeof (error as NodeJS.ErrnoException).code === 'string')
+      throw cannotRead(path, error);
+    throw error;
   } finally {
     await file.close();
   }
 }
 
-function unreadable(path: string, error: unknown): AppError {
+/** The file the user named, open; one that cannot be opened is `InvalidInput` naming it. */
+async function openInput(path: string): Promise<FileHandle> {
+  try {
+    return await open(path);
+  } catch (error) {
+    throw cannotRead(path, error);
+  }
+}
+
+function cannotRead(path: string, error: unknown): AppError {
   const code = (error as NodeJS.ErrnoException).code;
   return new AppError('InvalidInput', `cannot read ${path}${code === undefined ? '' : ` (${code})`}`, {
     cause: error,

@@ -25,26 +25,33 @@ export async function parseJsonStream(
     parsed = { value };
   };
   const decoder = new TextDecoder('utf-8', { fatal: true });
-  let bytes = 0;
-  try {
-    for await (const chunk of chunks) {
-      const data = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
-      bytes += data.byteLength;
-      if (bytes > maxBytes)
-        throw new AppError('PayloadTooLarge', `${what} is over ${maxBytes} bytes`, {
-          details: { max_bytes: maxBytes },
-        });
-      parser.write(decoder.decode(data, { stream: true }));
+  // Only what the decoder and the parser refuse is the sender's fault; a failing read
+  // (a folder, a dropped connection) goes up as it is.
+  const feed = (step: () => void) => {
+    try {
+      step();
+    } catch (error) {
+      const reason =
+        error instanceof TypeError ? 'is not UTF-8' : 'is not valid JSON (truncated or damaged?)';
+      throw new AppError('InvalidInput', `${what} ${reason}`, { cause: error });
     }
+  };
+  let bytes = 0;
+  for await (const chunk of chunks) {
+    const data = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
+    bytes += data.byteLength;
+    if (bytes > maxBytes)
+      throw new AppError('PayloadTooLarge', `${what} is over ${maxBytes} bytes`, {
+        details: { max_bytes: maxBytes },
+      });
+    feed(() => parser.write(decoder.decode(data, { stream: true })));
+  }
+  feed(() => {
     const rest = decoder.decode();
     if (rest !== '') parser.write(rest);
     // The parser ends by itself once the value is complete.
     if (!parser.isEnded) parser.end();
-  } catch (error) {
-    if (error instanceof AppError) throw error;
-    const reason = error instanceof TypeError ? 'is not UTF-8' : 'is not valid JSON (truncated or damaged?)';
-    throw new AppError('InvalidInput', `${what} ${reason}`, { cause: error });
-  }
+  });
   if (parsed === undefined) throw new AppError('InvalidInput', `${what} is empty or not one JSON value`);
   return parsed.value;
 }

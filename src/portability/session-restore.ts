@@ -69,11 +69,12 @@ export async function restoreSessionImage(
     kv_generation: 0,
   };
   const ttlSeconds = dataTtlSeconds(meta, at);
-  const records: KvOperation[] = [
-    ...image.messages.map((m) => save(MESSAGES.key(keys, m.seq), m, ttlSeconds)),
-    ...image.events.map((e) => save(EVENTS.key(keys, e.seq), e, ttlSeconds)),
-  ];
-  for (const batch of transactionBatches(records)) await kv.transact(batch);
+  // Made a batch at a time, so that a long session is not also held as its operations.
+  function* records(): Generator<KvOperation> {
+    for (const m of image.messages) yield save(MESSAGES.key(keys, m.seq), m, ttlSeconds);
+    for (const e of image.events) yield save(EVENTS.key(keys, e.seq), e, ttlSeconds);
+  }
+  for (const batch of transactionBatches(records())) await kv.transact(batch);
   await deleteLeftovers(kv, keys, image);
   await agentSessions(kv, image.tenant, image.agent, now).add(meta);
   await retryOnConflict(`restore of ${keys.meta}`, async () => {

@@ -6,8 +6,11 @@ import { jsonByteLength } from '../json.ts';
 export const OPERATIONS_PER_TRANSACTION = 100;
 const BYTES_PER_TRANSACTION = 1024 * 1024;
 
-/** `operations` in order, cut into transactions that a sidecar and its store accept. */
-export function* transactionBatches(operations: readonly KvOperation[]): Generator<KvOperation[]> {
+/**
+ * `operations` in order, cut into transactions that a sidecar and its store accept;
+ * a generator of operations is consumed a batch at a time.
+ */
+export function* transactionBatches(operations: Iterable<KvOperation>): Generator<KvOperation[]> {
   let batch: KvOperation[] = [];
   let bytes = 0;
   for (const operation of operations) {
