@@ -1,7 +1,11 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { backupRoundTripSuite } from '../../src/testing/api/backup-suite.ts';
 import { createCliShell } from '../../src/testing/api/cli-runner.ts';
-import { agentstateComponents, startDaprBackedTestWorker, type TestWorker } from '../../src/testing/api/test-worker.ts';
+import {
+  agentstateComponents,
+  startDaprBackedTestWorker,
+  type TestWorker,
+} from '../../src/testing/api/test-worker.ts';
 import type { DaprSidecar } from '../../src/testing/harness/daprd.ts';
 import {
   azureBlobBinding,
@@ -76,23 +80,39 @@ describeWithDapr('a backup Job: the CLI beside its own sidecar', () => {
     await redis?.stop();
   });
 
-  it('runs `backup create --wait` through its sidecar and shuts the sidecar down, so the Job completes', { timeout: 120_000 }, async () => {
-    const token = await worker.token('jobs', 'backup-job', ['operator']);
-    await worker.api.request('PUT', '/v1/agents/bot/state/k', { v: 1 }, { token });
-    const shell = await createCliShell({ AGENTSTATE_TOKEN: token, DAPR_HTTP_PORT: String(jobSidecar.httpPort) });
-    try {
-      const run = await shell.run('agentstate backup create --wait --dapr-app-id agentstate --json');
-      expect(run.exitCode, run.stderr).toBe(0);
-      expect(JSON.parse(run.stdout)).toMatchObject({ status: 'complete', scope: 'full' });
-    } finally {
-      await shell.close();
-    }
-    const listed = await worker.api.request('GET', '/v1/backups', undefined, { token });
-    expect(listed.body.count).toBe(1);
-    // daprd drains before it exits; the Job completes once it has.
-    await expect.poll(() => fetch(`${jobSidecar.httpEndpoint}/v1.0/healthz/outbound`).then(() => 'up', () => 'gone'), {
-      timeout: 30_000,
-      interval: 250,
-    }).toBe('gone');
-  });
+  it(
+    'runs `backup create --wait` through its sidecar and shuts the sidecar down, so the Job completes',
+    { timeout: 120_000 },
+    async () => {
+      const token = await worker.token('jobs', 'backup-job', ['operator']);
+      await worker.api.request('PUT', '/v1/agents/bot/state/k', { v: 1 }, { token });
+      const shell = await createCliShell({
+        AGENTSTATE_TOKEN: token,
+        DAPR_HTTP_PORT: String(jobSidecar.httpPort),
+      });
+      try {
+        const run = await shell.run('agentstate backup create --wait --dapr-app-id agentstate --json');
+        expect(run.exitCode, run.stderr).toBe(0);
+        expect(JSON.parse(run.stdout)).toMatchObject({ status: 'complete', scope: 'full' });
+      } finally {
+        await shell.close();
+      }
+      const listed = await worker.api.request('GET', '/v1/backups', undefined, { token });
+      expect(listed.body.count).toBe(1);
+      // daprd drains before it exits; the Job completes once it has.
+      await expect
+        .poll(
+          () =>
+            fetch(`${jobSidecar.httpEndpoint}/v1.0/healthz/outbound`).then(
+              () => 'up',
+              () => 'gone',
+            ),
+          {
+            timeout: 30_000,
+            interval: 250,
+          },
+        )
+        .toBe('gone');
+    },
+  );
 });
