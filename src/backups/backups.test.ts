@@ -399,6 +399,10 @@ describe('backups: bad input and faults fail safely', () => {
     const sample = await services.backups.verify(operator, 'latest', 50);
     expect(sample.parts_checked).toBe(Math.ceil(parts / 2));
     expect(sample.chunks_checked).toBeGreaterThan(0);
+    // A worker configured with another chunk size reads the backup's own framing.
+    const other = createStateServices(adapters, limits, { chunkBytes: 300 });
+    expect((await other.backups.verify(operator, id, 100)).verified).toBe(true);
+    expect((await other.backups.verify(operator, id, 100 / parts)).parts_checked).toBe(1);
   });
 
   it('exports to a directory or a file; a path that cannot be written is IoError with no partial file', async () => {
