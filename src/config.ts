@@ -115,7 +115,12 @@ export const configSchema = z.object({
       /** Complete backups kept per tenant; older ones go after a new one succeeded. */
       retention: z.coerce.number().int().min(1).default(7),
       /** Plaintext bytes per encrypted chunk: memory per running backup is a few of these. */
-      chunkBytes: z.coerce.number().int().min(1024).max(2 * 1024 * 1024).default(1024 * 1024),
+      chunkBytes: z.coerce
+        .number()
+        .int()
+        .min(1024)
+        .max(2 * 1024 * 1024)
+        .default(1024 * 1024),
       /** The secret holding the vault's master keys. */
       vaultSecret: z.string().min(1).default('agentstate-vault-key'),
     })

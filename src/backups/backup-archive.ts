@@ -146,6 +146,10 @@ export function createBackupArchive(
   async function sampled(manifest: BackupManifest, percent: number) {
     const keys = await keysOf(manifest);
     const data = await dataOf(manifest);
+    // The backup's own framing, which may predate this worker's chunk size: every part
+    // but the last holds the same whole number of frames.
+    const frame = manifest.chunk_bytes + FRAME_OVERHEAD;
+    const perPart = Math.floor((data.parts[0]?.size ?? 0) / frame);
     const wanted = Math.max(1, Math.ceil((data.parts.length * percent) / 100));
     const chosen = data.parts
       .map((part, index) => ({ part, index, order: Math.random() }))
@@ -157,16 +161,16 @@ export function createBackupArchive(
       if (bytes === undefined || createHash('sha256').update(bytes).digest('hex') !== part.sha256)
         throw decryptionFailed(manifest.backup_id, `part ${index} is missing or changed`);
       for (
-        let offset = 0, frame = index * framesPerPart;
+        let offset = 0, position = index * perPart;
         offset < bytes.byteLength;
-        offset += frameBytes, frame++
+        offset += frame, position++
       ) {
-        const final = frame === manifest.chunks - 1;
+        const final = position === manifest.chunks - 1;
         openFrame(
-          bytes.subarray(offset, offset + frameBytes),
+          bytes.subarray(offset, offset + frame),
           keys.encryption,
           manifest.backup_id,
-          frame,
+          position,
           final,
         );
         chunks++;

@@ -25,7 +25,15 @@ export function createBackupJobs(blobs: BlobStore, staleAfterMs: number, now: ()
     async get(backupId) {
       const bytes = await blobs.get(jobKey(backupId));
       if (bytes === undefined) return undefined;
-      const parsed = backupJobSchema.safeParse(JSON.parse(Buffer.from(bytes).toString('utf8')));
+      let json: unknown;
+      try {
+        json = JSON.parse(Buffer.from(bytes).toString('utf8'));
+      } catch (error) {
+        throw new AppError('IoError', `the status record of backup ${backupId} is not JSON`, {
+          cause: error,
+        });
+      }
+      const parsed = backupJobSchema.safeParse(json);
       if (!parsed.success)
         throw new AppError('IoError', `the status record of backup ${backupId} is damaged`, {
           cause: parsed.error,

@@ -221,6 +221,27 @@ describe('backups: create, list, restore', () => {
     expect((await services.backups.list(operator)).count).toBe(2);
   });
 
+  it('removes a backup that does not read back, marks its job failed and keeps the older ones', async () => {
+    await seed();
+    const good = await backUp();
+    // A store that damages what it is given: the backup is written, then fails its verification.
+    const damaging: BlobStore = {
+      ...adapters.blobs,
+      put: (key, data) => {
+        if (!key.includes('.parts/')) return adapters.blobs.put(key, data);
+        const copy = Buffer.from(data);
+        copy[copy.byteLength - 1] = (copy[copy.byteLength - 1] ?? 0) ^ 0x01;
+        return adapters.blobs.put(key, copy);
+      },
+    };
+    services = createStateServices({ ...adapters, blobs: damaging }, limits, { chunkBytes: 256 });
+    const started = await services.backups.create(operator);
+    await services.backups.settle();
+    const job = await services.backups.status(operator, started.backup_id);
+    expect(job).toMatchObject({ status: 'failed', error: { code: 'DecryptionFailed' } });
+    expect((await services.backups.list(operator)).backups.map((b) => b.backup_id)).toEqual([good]);
+  });
+
   it('keeps tenants apart: another tenant sees no backup and cannot restore it', async () => {
     await seed();
     const id = await backUp();
@@ -376,6 +397,10 @@ describe('backups: bad input and faults fail safely', () => {
     const sample = await services.backups.verify(operator, 'latest', 50);
     expect(sample.parts_checked).toBe(Math.ceil(parts / 2));
     expect(sample.chunks_checked).toBeGreaterThan(0);
+    // A worker configured with another chunk size reads the backup's own framing.
+    const other = createStateServices(adapters, limits, { chunkBytes: 300 });
+    expect((await other.backups.verify(operator, id, 100)).verified).toBe(true);
+    expect((await other.backups.verify(operator, id, 100 / parts)).parts_checked).toBe(1);
   });
 
   it('exports to a directory or a file; a path that cannot be written is IoError with no partial file', async () => {

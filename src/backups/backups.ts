@@ -177,18 +177,13 @@ export function createBackups(options: BackupsOptions): Backups {
     const tenant = caller.tenant;
     try {
       const manifest = await backUp(tenant, scope, job);
-      if (verifyAfterBackup) {
-        await archive.verify(manifest, 100);
-        observe({ kind: 'verify', scope, at: now() });
-      }
+      if (verifyAfterBackup) await verifyNew(manifest);
       await jobs.save({
         ...job,
         status: 'complete',
         updated_at: now().toISOString(),
         file_size_bytes: manifest.file_size_bytes,
       });
-      await record(caller, 'state.backup.create', job.backup_id);
-      await applyRetention(tenant);
     } catch (error) {
       report(`backup ${job.backup_id}`, error);
       await record(caller, 'state.backup.create', job.backup_id, error);
@@ -203,7 +198,26 @@ export function createBackups(options: BackupsOptions): Backups {
           },
         })
         .catch((saveError: unknown) => report(`status of backup ${job.backup_id}`, saveError));
+      return;
     }
+    await record(caller, 'state.backup.create', job.backup_id);
+    // The new backup counts whatever retention does; a failure here only keeps old ones longer.
+    await applyRetention(tenant).catch((error: unknown) => report(`retention after ${job.backup_id}`, error));
+  }
+
+  /** Reads a new backup back in full; one that does not verify is removed, never listed. */
+  async function verifyNew(manifest: BackupManifest): Promise<void> {
+    try {
+      await archive.verify(manifest, 100);
+    } catch (error) {
+      await archive
+        .remove(manifest.backup_id)
+        .catch((removeError: unknown) =>
+          report(`removal of unverified backup ${manifest.backup_id}`, removeError),
+        );
+      throw error;
+    }
+    observe({ kind: 'verify', scope: manifest.scope, at: now() });
   }
 
   /** Removes the oldest complete backups beyond the retention; only ever after one succeeded. */

@@ -40,7 +40,8 @@ export const backupCapabilities = [
       'Restores state from an encrypted backup, after checking all of it and taking a safety backup of what it overwrites.',
     input: backupRestoreInputSchema,
     output: backupRestoreResultSchema,
-    run: (services, context, { backup_id, agent }) => services.backups.restore(context.caller, backup_id, agent),
+    run: (services, context, { backup_id, agent }) =>
+      services.backups.restore(context.caller, backup_id, agent),
   }),
   defineCapability({
     name: 'state.backup.export',

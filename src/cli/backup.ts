@@ -31,7 +31,8 @@ export function registerBackup(program: Command, io: CliIo): void {
     .command('backup')
     .description('encrypted backups of persistent and shared state (vault key from the secret store)');
   const client = (flags: ConnectionFlags) => createServiceClient(resolveConnection(flags, io.env));
-  const print = (flags: Flags, value: unknown, table: () => string) => io.out(flags.json === true ? jsonLine(value) : table());
+  const print = (flags: Flags, value: unknown, table: () => string) =>
+    io.out(flags.json === true ? jsonLine(value) : table());
 
   withConnection(
     backup
@@ -41,7 +42,10 @@ export function registerBackup(program: Command, io: CliIo): void {
       .option('--wait', 'follow the job until it is complete (exit 0) or failed (its error code)')
       .option('--json', 'print the result as JSON'),
   )
-    .addHelpText('after', '\nExamples:\n  $ agentstate backup create --wait\n  $ agentstate backup create --agent research-bot --json')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ agentstate backup create --wait\n  $ agentstate backup create --agent research-bot --json',
+    )
     .action((flags: Flags & { agent?: string; wait?: boolean }) =>
       asSidecarJob(flags, io, async () => {
         const service = client(flags);
@@ -49,21 +53,24 @@ export function registerBackup(program: Command, io: CliIo): void {
           json: flags.agent === undefined ? {} : { agent: flags.agent },
         });
         const result = flags.wait === true ? await follow(service, io, started.backup_id) : started;
-        print(flags, result, () => fieldTable(Object.entries(result).map(([field, value]) => [field, String(value)])));
+        print(flags, result, () =>
+          fieldTable(Object.entries(result).map(([field, value]) => [field, String(value)])),
+        );
       }),
     );
 
-  withConnection(backup.command('list').description('complete backups, newest first').option('--json', 'print JSON')).action(
-    (flags: Flags) =>
-      asSidecarJob(flags, io, async () => {
-        const listed = await client(flags).json(backupListResultSchema, 'GET', '/v1/backups');
-        print(flags, listed, () =>
-          listTable(
-            ['backup_id', 'created_at', 'scope', 'file_size_bytes'],
-            listed.backups.map((b) => [b.backup_id, b.created_at, b.scope, b.file_size_bytes]),
-          ),
-        );
-      }),
+  withConnection(
+    backup.command('list').description('complete backups, newest first').option('--json', 'print JSON'),
+  ).action((flags: Flags) =>
+    asSidecarJob(flags, io, async () => {
+      const listed = await client(flags).json(backupListResultSchema, 'GET', '/v1/backups');
+      print(flags, listed, () =>
+        listTable(
+          ['backup_id', 'created_at', 'scope', 'file_size_bytes'],
+          listed.backups.map((b) => [b.backup_id, b.created_at, b.scope, b.file_size_bytes]),
+        ),
+      );
+    }),
   );
 
   withConnection(
@@ -80,7 +87,10 @@ export function registerBackup(program: Command, io: CliIo): void {
     .action((id: string, flags: Flags & { agent?: string; yes?: boolean }) =>
       asSidecarJob(flags, io, async () => {
         if (flags.yes !== true)
-          throw new AppError('InvalidInput', 'a restore overwrites current state: run it again with --yes to confirm');
+          throw new AppError(
+            'InvalidInput',
+            'a restore overwrites current state: run it again with --yes to confirm',
+          );
         const result = await answer(backupRestoreResultSchema, client(flags), 'POST', path(id, '/restore'), {
           json: flags.agent === undefined ? {} : { agent: flags.agent },
         });
@@ -107,7 +117,12 @@ export function registerBackup(program: Command, io: CliIo): void {
       const result = await answer(backupExportResultSchema, client(flags), 'POST', path(id, '/export'), {
         json: { path: target },
       });
-      print(flags, result, () => fieldTable([['exported_path', result.exported_path], ['size_bytes', result.size_bytes]]));
+      print(flags, result, () =>
+        fieldTable([
+          ['exported_path', result.exported_path],
+          ['size_bytes', result.size_bytes],
+        ]),
+      );
     }),
   );
 
@@ -120,15 +135,25 @@ export function registerBackup(program: Command, io: CliIo): void {
       .option('--sample <percent>', 'check only this percentage of the parts (0.01 to 100)', parsePercent)
       .option('--json', 'print the result as JSON'),
   )
-    .addHelpText('after', '\nExamples:\n  $ agentstate backup verify --latest\n  $ agentstate backup verify bkp-20260325T140000000Z-1a2b3c4d --sample 10')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ agentstate backup verify --latest\n  $ agentstate backup verify bkp-20260325T140000000Z-1a2b3c4d --sample 10',
+    )
     .action((id: string | undefined, flags: Flags & { latest?: boolean; sample?: number }) =>
       asSidecarJob(flags, io, async () => {
         if ((id === undefined) === (flags.latest !== true))
           throw new AppError('InvalidInput', 'name one backup: a backup id or --latest');
-        const result = await client(flags).json(backupVerifyResultSchema, 'POST', path(id ?? 'latest', '/verify'), {
-          json: flags.sample === undefined ? {} : { sample_percent: flags.sample },
-        });
-        print(flags, result, () => fieldTable(Object.entries(result).map(([field, value]) => [field, String(value)])));
+        const result = await client(flags).json(
+          backupVerifyResultSchema,
+          'POST',
+          path(id ?? 'latest', '/verify'),
+          {
+            json: flags.sample === undefined ? {} : { sample_percent: flags.sample },
+          },
+        );
+        print(flags, result, () =>
+          fieldTable(Object.entries(result).map(([field, value]) => [field, String(value)])),
+        );
       }),
     );
 }
@@ -137,16 +162,30 @@ export function registerBackup(program: Command, io: CliIo): void {
  * The answer of a capability that may wait for an approval: an agent's call answers
  * `202` with the pending approval's error body, which is the `ApprovalRequired` exit.
  */
-async function answer<T>(schema: z.ZodType<T>, service: ServiceClient, method: string, url: string, options: RequestOptions): Promise<T> {
+async function answer<T>(
+  schema: z.ZodType<T>,
+  service: ServiceClient,
+  method: string,
+  url: string,
+  options: RequestOptions,
+): Promise<T> {
   const body: unknown = await (await service.request(method, url, options)).json();
-  const pending = z.object({ error: z.object({ code: z.literal(ErrorCode.ApprovalRequired), message: z.string() }) }).safeParse(body);
+  const pending = z
+    .object({ error: z.object({ code: z.literal(ErrorCode.ApprovalRequired), message: z.string() }) })
+    .safeParse(body);
   if (pending.success)
-    throw new AppError('ApprovalRequired', pending.data.error.message, { details: body as Record<string, unknown> });
+    throw new AppError('ApprovalRequired', pending.data.error.message, {
+      details: body as Record<string, unknown>,
+    });
   const parsed = schema.safeParse(body);
   if (!parsed.success)
-    throw new AppError('Internal', `${service.connection.describe} answered ${method} ${url} with a body this CLI does not understand`, {
-      cause: parsed.error,
-    });
+    throw new AppError(
+      'Internal',
+      `${service.connection.describe} answered ${method} ${url} with a body this CLI does not understand`,
+      {
+        cause: parsed.error,
+      },
+    );
   return parsed.data;
 }
 
@@ -176,6 +215,9 @@ async function follow(service: ServiceClient, io: CliIo, backupId: string): Prom
 function parsePercent(text: string): number {
   const value = Number(text);
   if (!Number.isFinite(value) || value < 0.01 || value > 100)
-    throw new AppError('InvalidInput', `--sample must be a percentage from 0.01 to 100, not ${JSON.stringify(text)}`);
+    throw new AppError(
+      'InvalidInput',
+      `--sample must be a percentage from 0.01 to 100, not ${JSON.stringify(text)}`,
+    );
   return value;
 }

@@ -13,7 +13,8 @@ const SIDECAR_WAIT_MS = 60_000;
  */
 export async function asSidecarJob<T>(flags: ConnectionFlags, io: CliIo, run: () => Promise<T>): Promise<T> {
   const port = io.env['DAPR_HTTP_PORT'];
-  if (flags.daprAppId === undefined || flags.daprAppId === '' || port === undefined || port === '') return run();
+  if (flags.daprAppId === undefined || flags.daprAppId === '' || port === undefined || port === '')
+    return run();
   const endpoint = `http://${io.env['DAPR_HOST'] || '127.0.0.1'}:${port}`;
   try {
     await waitForSidecar(endpoint, SIDECAR_WAIT_MS);
@@ -35,6 +36,8 @@ async function shutDown(endpoint: string, io: CliIo): Promise<void> {
     if (!response.ok) io.err(`agentstate: the Dapr sidecar refused to shut down (HTTP ${response.status})\n`);
   } catch (error) {
     // The command's own outcome decides the exit code; a sidecar already gone is fine.
-    io.err(`agentstate: could not shut the Dapr sidecar down: ${error instanceof Error ? error.message : String(error)}\n`);
+    io.err(
+      `agentstate: could not shut the Dapr sidecar down: ${error instanceof Error ? error.message : String(error)}\n`,
+    );
   }
 }

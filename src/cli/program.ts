@@ -26,6 +26,8 @@ Examples:
   $ agentstate session show snapshot.json
   $ agentstate session import snapshot.json --dry-run
   $ agentstate subject export research-bot --output research-bot.json
+  $ agentstate backup create --wait
+  $ agentstate backup restore <backup-id> --yes
   $ agentstate session export research-bot --session <id> --dapr-app-id agentstate   # inside a pod
 
 Exit codes: 0 ok, 1 failure, 2 usage or invalid input, 3 unauthenticated or forbidden,

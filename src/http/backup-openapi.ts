@@ -18,7 +18,12 @@ export const backupOperations: readonly Operation[] = [
     body: backupCreateInputSchema,
     status: 201,
   },
-  { method: 'get', path: '/v1/backups', summary: 'Complete backups, newest first', capability: 'state.backup.list' },
+  {
+    method: 'get',
+    path: '/v1/backups',
+    summary: 'Complete backups, newest first',
+    capability: 'state.backup.list',
+  },
   {
     method: 'get',
     path: '/v1/backups/{id}',
@@ -42,7 +47,8 @@ export const backupOperations: readonly Operation[] = [
   {
     method: 'post',
     path: '/v1/backups/{id}/verify',
-    summary: 'Check every chunk of a backup (`latest` for the newest), or a sample of its parts, without restoring',
+    summary:
+      'Check every chunk of a backup (`latest` for the newest), or a sample of its parts, without restoring',
     body: backupVerifyInputSchema,
     response: backupVerifyResultSchema,
   },

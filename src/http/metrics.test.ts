@@ -51,6 +51,23 @@ describe('metrics', () => {
   });
   afterAll(() => close());
 
+  it('sets the last backup and verification times by kind of scope, never by agent name', async () => {
+    metrics.observeBackup('backup', 'agent:research-bot', new Date('2030-01-01T00:00:00Z'));
+    metrics.observeBackup('backup', 'full', new Date('2030-01-02T00:00:00Z'));
+    metrics.observeBackup('verify', 'full', new Date('2030-01-03T00:00:00Z'));
+    const text = await scrape();
+    expect(sample(text, 'agentstate_backup_last_success_timestamp_seconds', { scope: 'agent' })).toBe(
+      1893456000,
+    );
+    expect(sample(text, 'agentstate_backup_last_success_timestamp_seconds', { scope: 'full' })).toBe(
+      1893542400,
+    );
+    expect(sample(text, 'agentstate_backup_verify_last_success_timestamp_seconds', { scope: 'full' })).toBe(
+      1893628800,
+    );
+    expect(text).not.toContain('research-bot');
+  });
+
   it('serves /metrics in the Prometheus text format, with the Node process metrics', async () => {
     const res = await fetch(`${base}/metrics`);
     expect(res.status).toBe(200);

@@ -47,7 +47,11 @@ describeWithDapr('a worker killed during a backup (daprd + Redis + localstorage)
     redis = await startRedis();
     const dir = await makeTempDir('backup-kill');
     appPort = await freePort();
-    sidecar = await startDaprd({ appId: 'agentstate', appPort, components: await agentstateComponents(redis, dir) });
+    sidecar = await startDaprd({
+      appId: 'agentstate',
+      appPort,
+      components: await agentstateComponents(redis, dir),
+    });
     await startWorker();
     await sidecar.waitHealthy();
     token = await tokenMinter(TEST_TOKEN_KEY)('kill', 'ops', ['operator']);
@@ -59,44 +63,77 @@ describeWithDapr('a worker killed during a backup (daprd + Redis + localstorage)
     await redis?.stop();
   });
 
-  it('lists no backup as complete after the kill, and the next backup succeeds', { timeout: 300_000 }, async () => {
-    for (let batch = 0; batch < 20; batch++) {
-      await Promise.all(
-        Array.from({ length: 20 }, (_, i) =>
-          api().request('PUT', `/v1/agents/bot/state/k${batch}-${i}`, { text: randomBytes(1024).toString('hex') }, { token }),
-        ),
+  it(
+    'lists no backup as complete after the kill, and the next backup succeeds',
+    { timeout: 300_000 },
+    async () => {
+      for (let batch = 0; batch < 20; batch++) {
+        await Promise.all(
+          Array.from({ length: 20 }, (_, i) =>
+            api().request(
+              'PUT',
+              `/v1/agents/bot/state/k${batch}-${i}`,
+              { text: randomBytes(1024).toString('hex') },
+              { token },
+            ),
+          ),
+        );
+      }
+      const started = await api().request('POST', '/v1/backups', {}, { token });
+      expect(started.status, JSON.stringify(started.body)).toBe(201);
+      // Killed once the job is encrypting, before it can have written its manifest.
+      await expect
+        .poll(
+          async () =>
+            (await api().request('GET', `/v1/backups/${started.body.backup_id}`, undefined, { token })).body
+              .file_size_bytes,
+          {
+            timeout: 60_000,
+            interval: 20,
+          },
+        )
+        .toBeGreaterThan(0);
+      process.kill(worker!.pid, 'SIGKILL');
+      expect((await worker!.exited).signal).toBe('SIGKILL');
+
+      await startWorker();
+      expect((await api().request('GET', '/v1/backups', undefined, { token })).body).toEqual({
+        backups: [],
+        count: 0,
+      });
+      const killed = await api().request('GET', `/v1/backups/${started.body.backup_id}`, undefined, {
+        token,
+      });
+      expect(killed.body.status).not.toBe('complete');
+      expectRestoreRefused(
+        await api().request('POST', `/v1/backups/${started.body.backup_id}/restore`, {}, { token }),
       );
-    }
-    const started = await api().request('POST', '/v1/backups', {}, { token });
-    expect(started.status, JSON.stringify(started.body)).toBe(201);
-    // Killed once the job is encrypting, before it can have written its manifest.
-    await expect
-      .poll(async () => (await api().request('GET', `/v1/backups/${started.body.backup_id}`, undefined, { token })).body.file_size_bytes, {
-        timeout: 60_000,
-        interval: 20,
-      })
-      .toBeGreaterThan(0);
-    process.kill(worker!.pid, 'SIGKILL');
-    expect((await worker!.exited).signal).toBe('SIGKILL');
 
-    await startWorker();
-    expect((await api().request('GET', '/v1/backups', undefined, { token })).body).toEqual({ backups: [], count: 0 });
-    const killed = await api().request('GET', `/v1/backups/${started.body.backup_id}`, undefined, { token });
-    expect(killed.body.status).not.toBe('complete');
-    expectRestoreRefused(await api().request('POST', `/v1/backups/${started.body.backup_id}/restore`, {}, { token }));
-
-    const next = await api().request('POST', '/v1/backups', {}, { token });
-    await expect
-      .poll(async () => (await api().request('GET', `/v1/backups/${next.body.backup_id}`, undefined, { token })).body.status, {
-        timeout: 120_000,
-        interval: 200,
-      })
-      .toBe('complete');
-    const listed = await api().request('GET', '/v1/backups', undefined, { token });
-    expect(listed.body.backups.map((b: { backup_id: string }) => b.backup_id)).toEqual([next.body.backup_id]);
-    const verified = await api().request('POST', `/v1/backups/${next.body.backup_id}/verify`, {}, { token });
-    expect(verified.body).toMatchObject({ verified: true });
-  });
+      const next = await api().request('POST', '/v1/backups', {}, { token });
+      await expect
+        .poll(
+          async () =>
+            (await api().request('GET', `/v1/backups/${next.body.backup_id}`, undefined, { token })).body
+              .status,
+          {
+            timeout: 120_000,
+            interval: 200,
+          },
+        )
+        .toBe('complete');
+      const listed = await api().request('GET', '/v1/backups', undefined, { token });
+      expect(listed.body.backups.map((b: { backup_id: string }) => b.backup_id)).toEqual([
+        next.body.backup_id,
+      ]);
+      const verified = await api().request(
+        'POST',
+        `/v1/backups/${next.body.backup_id}/verify`,
+        {},
+        { token },
+      );
+      expect(verified.body).toMatchObject({ verified: true });
+    },
+  );
 });
 
 function expectRestoreRefused(res: { status: number; body: any }): void {

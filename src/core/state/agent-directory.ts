@@ -42,7 +42,11 @@ export function agentDirectory(kv: KvStore, tenant: string): AgentDirectory {
 }
 
 /** `state` with the agent registered before every write (`set`, `load`) commits. */
-export function registeringWrites(state: PersistentState, directory: AgentDirectory, agent: string): PersistentState {
+export function registeringWrites(
+  state: PersistentState,
+  directory: AgentDirectory,
+  agent: string,
+): PersistentState {
   return {
     ...state,
     async set(key, value) {

@@ -20,7 +20,9 @@ import { bodyOf, callContext } from '../call-context.ts';
 export function backupRoutes(invoke: CapabilityInvoker, backups: Backups): Router {
   const router = Router();
   router.post('/v1/backups', async (req, res) => {
-    const started = (await invoke('state.backup.create', callContext(req), bodyOf(req))) as { backup_id?: string };
+    const started = (await invoke('state.backup.create', callContext(req), bodyOf(req))) as {
+      backup_id?: string;
+    };
     if (started.backup_id !== undefined) res.location(`/v1/backups/${started.backup_id}`);
     res.status(201).json(started);
   });

@@ -26,7 +26,8 @@ export function backupRoundTripSuite(label: string, start: () => Promise<CliTarg
     let shell: CliShell;
     let token: string;
     let sh: (line: string) => Promise<CliRun>;
-    const api = (method: string, path: string, body?: unknown) => target.worker.api.request(method, path, body, { token });
+    const api = (method: string, path: string, body?: unknown) =>
+      target.worker.api.request(method, path, body, { token });
 
     beforeAll(async () => {
       target = await start();
@@ -48,7 +49,13 @@ export function backupRoundTripSuite(label: string, start: () => Promise<CliTarg
         const keys: Record<string, unknown> = {};
         for (const { key } of listed.body.entries) {
           const history = await api('GET', `/v1/agents/${agent}/state/${encodeURIComponent(key)}/history`);
-          keys[key] = history.body.versions.map(({ value, created_at, updated_at }: Record<string, unknown>) => ({ value, created_at, updated_at }));
+          keys[key] = history.body.versions.map(
+            ({ value, created_at, updated_at }: Record<string, unknown>) => ({
+              value,
+              created_at,
+              updated_at,
+            }),
+          );
         }
         agents[agent] = keys;
       }
@@ -67,7 +74,10 @@ export function backupRoundTripSuite(label: string, start: () => Promise<CliTarg
       }
       expect((await api('PUT', '/v1/agents/bot-2/state/plan', ['a', 'b'])).status).toBe(200);
       const put = (key: string, value: unknown, version: number) =>
-        target.worker.api.request('PUT', `/v1/shared/keys/${key}`, value, { token, headers: { 'if-match': `"${version}"` } });
+        target.worker.api.request('PUT', `/v1/shared/keys/${key}`, value, {
+          token,
+          headers: { 'if-match': `"${version}"` },
+        });
       expect((await put('counter', 1, 0)).status).toBe(200);
       expect((await put('flag', true, 0)).status).toBe(200);
       const before = await readBack();
@@ -76,7 +86,11 @@ export function backupRoundTripSuite(label: string, start: () => Promise<CliTarg
       expect(created).toMatchObject({ status: 'complete', scope: 'full' });
       expect(created.file_size_bytes).toBeGreaterThan(0);
       const listed = ok(await sh('agentstate backup list --json $TARGET'));
-      expect(listed.backups[0]).toMatchObject({ backup_id: created.backup_id, scope: 'full', file_size_bytes: created.file_size_bytes });
+      expect(listed.backups[0]).toMatchObject({
+        backup_id: created.backup_id,
+        scope: 'full',
+        file_size_bytes: created.file_size_bytes,
+      });
 
       const versionBefore = (await api('GET', '/v1/agents/bot-1/state/note%2F0')).body.version as number;
       await api('PUT', '/v1/agents/bot-1/state/note%2F0', 'changed');
@@ -89,7 +103,11 @@ export function backupRoundTripSuite(label: string, start: () => Promise<CliTarg
       expect((await api('GET', '/v1/agents/bot-1/state/note%2F0')).body.value).toBe('changed');
 
       const restored = ok(await sh(`agentstate backup restore ${created.backup_id} --yes --json $TARGET`));
-      expect(restored).toMatchObject({ restored: true, agents_restored: ['bot-1', 'bot-2'], shared_state_restored: true });
+      expect(restored).toMatchObject({
+        restored: true,
+        agents_restored: ['bot-1', 'bot-2'],
+        shared_state_restored: true,
+      });
       expect(restored.safety_backup_id).not.toBe(created.backup_id);
       expect(await readBack()).toEqual(before);
       const after = (await api('GET', '/v1/agents/bot-1/state/note%2F0')).body.version as number;
@@ -101,7 +119,9 @@ export function backupRoundTripSuite(label: string, start: () => Promise<CliTarg
       expect(counter.body.value).toBe(1);
       expect((await put('counter', 2, counter.body.version)).status).toBe(200);
 
-      const ids = ok(await sh('agentstate backup list --json $TARGET')).backups.map((b: { backup_id: string }) => b.backup_id);
+      const ids = ok(await sh('agentstate backup list --json $TARGET')).backups.map(
+        (b: { backup_id: string }) => b.backup_id,
+      );
       expect(ids).toEqual([restored.safety_backup_id, created.backup_id]);
     });
 
@@ -118,7 +138,11 @@ export function backupRoundTripSuite(label: string, start: () => Promise<CliTarg
       const exported = ok(await sh(`agentstate backup export ${whole.backup_id} ${out} --json $TARGET`));
       expect(exported.exported_path).toBe(join(out, `${whole.backup_id}.agentstate-backup`));
       expect(exported.size_bytes).toBeGreaterThan(0);
-      failed(await sh(`agentstate backup export ${whole.backup_id} ${join(out, 'no', 'such', 'dir')} $TARGET`), 1, 'IoError');
+      failed(
+        await sh(`agentstate backup export ${whole.backup_id} ${join(out, 'no', 'such', 'dir')} $TARGET`),
+        1,
+        'IoError',
+      );
       expect(await readdir(out)).toEqual([`${whole.backup_id}.agentstate-backup`]);
     });
 
@@ -126,8 +150,15 @@ export function backupRoundTripSuite(label: string, start: () => Promise<CliTarg
       const unknown = 'bkp-20200101T000000000Z-00000000';
       failed(await sh(`agentstate backup restore ${unknown} --yes $TARGET`), 4, 'BackupNotFound');
       failed(await sh(`agentstate backup verify ${unknown} $TARGET`), 4, 'BackupNotFound');
-      expectError(await api('POST', `/v1/backups/${unknown}/restore`, {}), 404, 'BackupNotFound', ['list_backups']);
-      expectError(await api('POST', `/v1/backups/${unknown}/export`, { path: shell.dir }), 404, 'BackupNotFound', ['list_backups']);
+      expectError(await api('POST', `/v1/backups/${unknown}/restore`, {}), 404, 'BackupNotFound', [
+        'list_backups',
+      ]);
+      expectError(
+        await api('POST', `/v1/backups/${unknown}/export`, { path: shell.dir }),
+        404,
+        'BackupNotFound',
+        ['list_backups'],
+      );
       expectError(await api('POST', '/v1/backups/not-an-id/restore', {}), 400, 'InvalidInput');
       expectError(await api('POST', '/v1/backups', { agent: '../x' }), 400, 'InvalidInput');
       expect(ok(await sh('agentstate backup list --json $TARGET')).count).toBe(2);
