@@ -170,11 +170,11 @@ describe('backups: create, list, restore', () => {
     expect((await shared.set('agent-2', 'counter', 3, current.version)).version).toBe(current.version + 1);
 
     const audited = (await createAuditTrail(adapters.kv, 't1').readAll()).filter((r) =>
-      r.action.startsWith('state.backup.'),
+      r.action.startsWith('backup.'),
     );
     expect(audited.map((r) => [r.action, r.agent, r.details?.['backup_id'], r.outcome])).toEqual([
-      ['state.backup.create', 'ops', id, 'ok'],
-      ['state.backup.restore', 'ops', id, 'ok'],
+      ['backup.created', 'ops', id, 'ok'],
+      ['backup.restored', 'ops', id, 'ok'],
     ]);
 
     // The safety backup holds what the restore overwrote.

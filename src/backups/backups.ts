@@ -90,7 +90,9 @@ export function createBackups(options: BackupsOptions): Backups {
   const jobs = createBackupJobs(blobs, heartbeatMs * 6, now);
   const running = new Set<Promise<void>>();
 
-  type AuditedAction = 'state.backup.create' | 'state.backup.restore' | 'state.backup.export';
+  // What happened to the backup, beside the gate's record of the call (`approval-desk.ts`):
+  // a create's job ends after its call answered, and only this record names the backup.
+  type AuditedAction = 'backup.created' | 'backup.restored' | 'backup.exported';
 
   /** Records that `caller` ran `action` on `backupId` and how it ended; never fails the action. */
   async function record(
@@ -186,7 +188,7 @@ export function createBackups(options: BackupsOptions): Backups {
       });
     } catch (error) {
       report(`backup ${job.backup_id}`, error);
-      await record(caller, 'state.backup.create', job.backup_id, error);
+      await record(caller, 'backup.created', job.backup_id, error);
       await jobs
         .save({
           ...job,
@@ -200,7 +202,7 @@ export function createBackups(options: BackupsOptions): Backups {
         .catch((saveError: unknown) => report(`status of backup ${job.backup_id}`, saveError));
       return;
     }
-    await record(caller, 'state.backup.create', job.backup_id);
+    await record(caller, 'backup.created', job.backup_id);
     // The new backup counts whatever retention does; a failure here only keeps old ones longer.
     await applyRetention(tenant).catch((error: unknown) => report(`retention after ${job.backup_id}`, error));
   }
@@ -318,10 +320,10 @@ export function createBackups(options: BackupsOptions): Backups {
     },
 
     restore: (caller, backupId, agent) =>
-      audited(caller, 'state.backup.restore', backupId, () => restore(caller, backupId, agent)),
+      audited(caller, 'backup.restored', backupId, () => restore(caller, backupId, agent)),
 
     export: (caller, backupId, path) =>
-      audited(caller, 'state.backup.export', backupId, async () => {
+      audited(caller, 'backup.exported', backupId, async () => {
         const manifest = await manifestOf(caller, backupId);
         return exportBackupFile(manifest, archive.encrypted(manifest), path);
       }),
