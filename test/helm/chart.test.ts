@@ -320,6 +320,9 @@ function chartSuite(helmPath: string): void {
           sharedQuotaBytes: 0,
           auditRetentionDays: 30,
           snapshotRetention: 5,
+          checkpointTtlSeconds: 3600,
+          checkpointRetention: 50,
+          checkpointQuotaBytes: 10485760,
         };
         const env = envOf(worker(render({ limits })));
         const config = loadConfig(env);
@@ -332,6 +335,9 @@ function chartSuite(helmPath: string): void {
           sharedQuotaBytes: 0,
           auditRetentionDays: 30,
           snapshotRetention: 5,
+          checkpointTtlSeconds: 3600,
+          checkpointRetention: 50,
+          checkpointQuotaBytes: 10485760,
         });
       });
     });
