@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { AppError } from '../core/errors.ts';
 import type { BlobStore } from '../ports/blob-store.ts';
 import { backupJobSchema, type BackupJob } from './backup-schemas.ts';
@@ -16,6 +17,8 @@ export interface BackupJobs {
 }
 
 const jobKey = (backupId: string) => `backup-jobs/${backupId}.json`;
+const TORN_READ_ATTEMPTS = 5;
+const TORN_READ_PAUSE_MS = 50;
 
 export function createBackupJobs(blobs: BlobStore, staleAfterMs: number, now: () => Date): BackupJobs {
   return {
@@ -23,15 +26,24 @@ export function createBackupJobs(blobs: BlobStore, staleAfterMs: number, now: ()
       await blobs.put(jobKey(job.backup_id), Buffer.from(JSON.stringify(job), 'utf8'));
     },
     async get(backupId) {
-      const bytes = await blobs.get(jobKey(backupId));
-      if (bytes === undefined) return undefined;
       let json: unknown;
-      try {
-        json = JSON.parse(Buffer.from(bytes).toString('utf8'));
-      } catch (error) {
-        throw new AppError('IoError', `the status record of backup ${backupId} is not JSON`, {
-          cause: error,
-        });
+      for (let attempt = 1; ; attempt++) {
+        const bytes = await blobs.get(jobKey(backupId));
+        if (bytes === undefined) return undefined;
+        try {
+          json = JSON.parse(Buffer.from(bytes).toString('utf8'));
+          break;
+        } catch (error) {
+          // A blob binding may overwrite in place (Dapr's localstorage does), so a read
+          // racing the running job's refresh can see half a record: read it again.
+          if (attempt < TORN_READ_ATTEMPTS) {
+            await delay(TORN_READ_PAUSE_MS);
+            continue;
+          }
+          throw new AppError('IoError', `the status record of backup ${backupId} is not JSON`, {
+            cause: error,
+          });
+        }
       }
       const parsed = backupJobSchema.safeParse(json);
       if (!parsed.success)
