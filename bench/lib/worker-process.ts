@@ -5,9 +5,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
 import { loadConfig } from '../../src/config.ts';
-import { createLogger } from '../../src/logging.ts';
+import { createLogger, logDestination } from '../../src/logging.ts';
 import { createStateServices } from '../../src/service/state-services.ts';
 import { startWorker } from '../../src/service/worker.ts';
 import { TEST_TOKEN_KEY } from '../../src/testing/api/test-worker.ts';
@@ -43,7 +42,7 @@ if (spec.store === 'embedded') {
 }
 const config = loadConfig({ HOST: '127.0.0.1', LOG_LEVEL: spec.logLevel, ...env });
 // Request logs are written as in production, to a sink nobody reads.
-const logger = createLogger(config.logLevel, pino.destination({ dest: '/dev/null', sync: false }));
+const logger = createLogger(config.logLevel, logDestination('/dev/null'));
 
 // Which store calls a caller waited for: each request of the worker's server enters an
 // async context that its answer marks answered, so a call made after the answer (the

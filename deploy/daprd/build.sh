@@ -22,10 +22,13 @@ if [[ ! -x "$bin" ]]; then
   mkdir -p "$cache"
   echo "building daprd ${version} into $cache (first run only; takes several minutes)" >&2
   start=$(date +%s)
+  # A build of its own, renamed into place: two builds at once (CI and a test run on a
+  # cold machine) must not move each other's half-written file.
+  tmp=$(mktemp "$cache/.daprd.XXXXXX")
   (cd "$here" && CGO_ENABLED=0 GOFLAGS=-mod=readonly go build -trimpath \
     -ldflags "-s -w -X github.com/dapr/dapr/pkg/buildinfo.version=${version#v}" \
-    -o "$bin.tmp" .)
-  mv "$bin.tmp" "$bin"
+    -o "$tmp" .) || { rm -f "$tmp"; exit 1; }
+  mv -f "$tmp" "$bin"
   echo "built daprd ${version} in $(( $(date +%s) - start ))s" >&2
 fi
 echo "$bin"

@@ -4,7 +4,15 @@ import { parsedJsonSchema, type Json } from '../../core/json.ts';
 import { DEFAULT_MAX_VALUE_BYTES } from '../../ports/limits.ts';
 import type { KvEntry, KvOperation, KvStore, KvStoreTraits, SaveOptions } from '../../ports/kv-store.ts';
 import { assertValidKvKey, assertValidTtl, assertValueFits } from '../../ports/kv-validation.ts';
-import { jsonEqual, planDelete, planSave, SUPERSEDED_ETAG, type StateStoreFlavour } from './kv-write-plan.ts';
+import {
+  jsonEqual,
+  planDelete,
+  planSave,
+  SUPERSEDED_ETAG,
+  type StateDeleteItem,
+  type StateSaveItem,
+  type StateStoreFlavour,
+} from './kv-write-plan.ts';
 import {
   decodeText,
   findComponent,
@@ -12,6 +20,8 @@ import {
   type SidecarClient,
   type SidecarRequest,
 } from './sidecar-client.ts';
+import { readCoalescer } from './read-coalescer.ts';
+import { transactionCoalescer, type TransactionMember } from './transaction-coalescer.ts';
 import { translateStateError } from './translate-error.ts';
 
 export interface DaprKvStoreOptions {
@@ -60,6 +70,10 @@ const bulkItems = z.array(
 // Keys go in the request body, so one bulk request is bounded by the body limit, not
 // by a count; this leaves room below daprd's 4 MiB.
 const BULK_BODY_BYTES = 1024 * 1024;
+// Reads of up to this many keys that start in one turn of the event loop share a call.
+const COALESCED_KEYS = 256;
+// Transactions that start in one turn share a call up to this many bytes of operations.
+const COALESCED_TRANSACTION_BYTES = 1024 * 1024;
 
 /**
  * A `KvStore` on a Dapr state store (`state.redis` or `state.postgresql` v1/v2), through
@@ -68,6 +82,10 @@ const BULK_BODY_BYTES = 1024 * 1024;
  * Keys never go into a URL: reads use the bulk endpoint and deletes a one-operation
  * transaction, so any key the port allows (`/`, `%2F`, `..`, `?`, 4096 bytes) reaches
  * the store unchanged (a key that is `.` or `..` cannot be a URL path segment at all).
+ *
+ * Reads and transactions that start in one turn of the event loop (the requests that
+ * arrived together) share sidecar calls: `read-coalescer.ts` and `transaction-coalescer.ts`
+ * say why every caller still gets the answer it would have got alone.
  *
  * A save answers its new ETag. daprd's save API answers none, so where the ETag cannot be
  * derived (see `kv-write-plan.ts`) the key is read back; if another write replaced the
@@ -140,6 +158,24 @@ export function createDaprKvStore(options: DaprKvStoreOptions): KvStore {
     return found;
   }
 
+  const coalescedRead = readCoalescer(readEntries, COALESCED_KEYS);
+  const coalescedTransact = transactionCoalescer({
+    maxBytes: COALESCED_TRANSACTION_BYTES,
+    atomic: () => TRAITS[current()].atomicTransactions,
+    readBack: readEntries,
+    async send(members) {
+      await call(
+        'transaction',
+        members.flatMap((member) => member.keys),
+        {
+          method: 'POST',
+          path: `${statePath}/transaction`,
+          jsonText: `{"operations":[${members.map((member) => member.json).join(',')}]}`,
+        },
+      );
+    },
+  });
+
   function prepareSave(key: string, value: Json, saveOptions: SaveOptions | undefined) {
     assertValidKvKey(key);
     assertValueFits(key, value, maxValueBytes);
@@ -187,14 +223,14 @@ export function createDaprKvStore(options: DaprKvStoreOptions): KvStore {
     async get(key) {
       assertValidKvKey(key);
       current();
-      return (await readEntries([key])).get(key);
+      return (await coalescedRead([key])).get(key);
     },
 
     async getBulk(keys) {
       keys.forEach(assertValidKvKey);
       current();
       if (keys.length === 0) return new Map();
-      return readEntries(keys);
+      return coalescedRead(keys);
     },
 
     async save(key, value, saveOptions) {
@@ -212,12 +248,9 @@ export function createDaprKvStore(options: DaprKvStoreOptions): KvStore {
 
     async delete(key, deleteOptions) {
       assertValidKvKey(key);
-      const operation = { operation: 'delete', request: planDelete(current(), key, deleteOptions) };
-      await call('delete', [key], {
-        method: 'POST',
-        path: `${statePath}/transaction`,
-        json: { operations: [operation] },
-      });
+      await coalescedTransact(
+        transactionMember([{ operation: 'delete', request: planDelete(current(), key, deleteOptions) }]),
+      );
     },
 
     async transact(operations) {
@@ -225,16 +258,27 @@ export function createDaprKvStore(options: DaprKvStoreOptions): KvStore {
       // oversized value in the last one writes nothing.
       const body = operations.map((operation) => toTransactionOperation(operation));
       if (body.length === 0) return;
-      const keys = operations.map((operation) => operation.key);
-      await call('transaction', keys, {
-        method: 'POST',
-        path: `${statePath}/transaction`,
-        json: { operations: body },
-      });
+      await coalescedTransact(transactionMember(body));
     },
   };
 
-  function toTransactionOperation(operation: KvOperation) {
+  function transactionMember(body: readonly TransactionOperation[]): TransactionMember {
+    const conditions: { key: string; leaves: Json | undefined }[] = [];
+    for (const item of body) {
+      if (item.operation === 'delete') {
+        if (item.request.etag !== undefined) conditions.push({ key: item.request.key, leaves: undefined });
+      } else if (item.request.etag !== undefined || item.request.options?.concurrency === 'first-write') {
+        conditions.push({ key: item.request.key, leaves: item.request.value });
+      }
+    }
+    return {
+      keys: body.map(({ request }) => request.key),
+      json: body.map((operation) => JSON.stringify(operation)).join(','),
+      conditions,
+    };
+  }
+
+  function toTransactionOperation(operation: KvOperation): TransactionOperation {
     switch (operation.op) {
       case 'save':
         return {
@@ -247,6 +291,11 @@ export function createDaprKvStore(options: DaprKvStoreOptions): KvStore {
     }
   }
 }
+
+/** One operation of daprd's `POST /v1.0/state/{store}/transaction`. */
+type TransactionOperation =
+  | { readonly operation: 'upsert'; readonly request: StateSaveItem }
+  | { readonly operation: 'delete'; readonly request: StateDeleteItem };
 
 function* chunkByBodySize(keys: readonly string[]): Generator<string[]> {
   let chunk: string[] = [];

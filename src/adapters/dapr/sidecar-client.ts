@@ -52,6 +52,8 @@ export interface SidecarRequest {
   readonly path: string;
   /** Sent as `application/json`. */
   readonly json?: unknown;
+  /** Sent as `application/json` as it is: JSON its caller encoded already. */
+  readonly jsonText?: string;
   readonly headers?: Readonly<Record<string, string>>;
   readonly timeoutMs?: number;
 }
@@ -122,8 +124,9 @@ export function createSidecarClient(options: SidecarClientOptions): SidecarClien
     const headers: Record<string, string> = { ...req.headers };
     if (options.apiToken !== undefined) headers['dapr-api-token'] = options.apiToken;
     let body: Buffer | undefined;
-    if (req.json !== undefined) {
-      body = Buffer.from(JSON.stringify(req.json));
+    const text = req.jsonText ?? (req.json === undefined ? undefined : JSON.stringify(req.json));
+    if (text !== undefined) {
+      body = Buffer.from(text);
       headers['content-type'] = 'application/json';
       headers['content-length'] = String(body.byteLength);
     }
