@@ -16,7 +16,8 @@ export const configSchema = z.object({
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   dapr: z.object({
     httpPort: z.coerce.number().int().min(1).max(65535).optional(),
-    grpcPort: z.coerce.number().int().min(1).max(65535).optional(),
+    /** The sidecar's gRPC API (pub/sub subscriptions); daprd's own default. */
+    grpcPort: z.coerce.number().int().min(1).max(65535).default(50001),
     host: z.string().min(1).default('127.0.0.1'),
     /** Sent to the sidecar as `dapr-api-token` when set. */
     apiToken: z.string().min(1).optional(),

@@ -49,8 +49,64 @@ export const maxCapabilities = 64;
 const capabilityName = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*){0,7}$/;
 const otherCapability = '_other';
 
-/** Codes that mean the backing store failed, as opposed to the caller. */
-const storeErrorCodes: ReadonlySet<ErrorCode> = new Set(['DatabaseError', 'IoError', 'Unavailable']);
+/** A counter of the capability calls that failed with one of `codes`, labelled by capability. */
+interface FailureCounterSpec {
+  readonly name: string;
+  readonly help: string;
+  readonly codes: readonly [ErrorCode, ...ErrorCode[]];
+  /** Also labels by the code, when `codes` are several. */
+  readonly byCode: boolean;
+}
+
+/** Failures an operator alerts on, each its own series so that no alert matches outcomes by regex. */
+const failureCounterSpecs: readonly FailureCounterSpec[] = [
+  {
+    name: 'agentstate_cas_conflicts_total',
+    help: 'Writes rejected because the expected version was not the current one (VersionConflict).',
+    codes: ['VersionConflict'],
+    byCode: false,
+  },
+  {
+    name: 'agentstate_quota_rejections_total',
+    help: 'Writes rejected by a storage quota (QuotaExceeded).',
+    codes: ['QuotaExceeded'],
+    byCode: false,
+  },
+  {
+    // Codes that mean the backing store failed, as opposed to the caller.
+    name: 'agentstate_store_errors_total',
+    help: 'Capability calls failed by the backing store (DatabaseError, IoError, Unavailable).',
+    codes: ['DatabaseError', 'IoError', 'Unavailable'],
+    byCode: true,
+  },
+];
+
+interface FailureCounter {
+  /** Starts the capability's series at 0, so `rate()` sees its first failure. */
+  start(capability: string): void;
+  /** Counts the call if `outcome` is one of the counter's codes. */
+  observe(capability: string, outcome: 'ok' | ErrorCode): void;
+}
+
+function createFailureCounter(spec: FailureCounterSpec, registers: Registry[]): FailureCounter {
+  const counter = new Counter({
+    name: spec.name,
+    help: spec.help,
+    labelNames: spec.byCode ? ['capability', 'code'] : ['capability'],
+    registers,
+  });
+  const labels = (capability: string, code: ErrorCode) =>
+    spec.byCode ? { capability, code } : { capability };
+  const codes: ReadonlySet<'ok' | ErrorCode> = new Set(spec.codes);
+  return {
+    start(capability) {
+      for (const code of spec.byCode ? spec.codes : [spec.codes[0]]) counter.inc(labels(capability, code), 0);
+    },
+    observe(capability, outcome) {
+      if (outcome !== 'ok' && codes.has(outcome)) counter.inc(labels(capability, outcome));
+    },
+  };
+}
 
 /**
  * From a sub-millisecond embedded read to a multi-second backup part through the sidecar;
@@ -77,24 +133,7 @@ export function createMetrics({ collectDefault = true }: MetricsOptions = {}): M
     buckets: durationBuckets,
     registers,
   });
-  const casConflicts = new Counter({
-    name: 'agentstate_cas_conflicts_total',
-    help: 'Writes rejected because the expected version was not the current one (VersionConflict).',
-    labelNames: ['capability'] as const,
-    registers,
-  });
-  const quotaRejections = new Counter({
-    name: 'agentstate_quota_rejections_total',
-    help: 'Writes rejected by a storage quota (QuotaExceeded).',
-    labelNames: ['capability'] as const,
-    registers,
-  });
-  const storeErrors = new Counter({
-    name: 'agentstate_store_errors_total',
-    help: 'Capability calls failed by the backing store (DatabaseError, IoError, Unavailable).',
-    labelNames: ['capability', 'code'] as const,
-    registers,
-  });
+  const failureCounters = failureCounterSpecs.map((spec) => createFailureCounter(spec, registers));
   const httpRequests = new Counter({
     name: 'agentstate_http_requests_total',
     help: 'HTTP requests by method, route template and status.',
@@ -128,9 +167,7 @@ export function createMetrics({ collectDefault = true }: MetricsOptions = {}): M
     if (known.has(name)) return name;
     if (!capabilityName.test(name) || known.size >= maxCapabilities) return otherCapability;
     known.add(name);
-    casConflicts.inc({ capability: name }, 0);
-    quotaRejections.inc({ capability: name }, 0);
-    for (const code of storeErrorCodes) storeErrors.inc({ capability: name, code }, 0);
+    for (const failures of failureCounters) failures.start(name);
     return name;
   }
 
@@ -140,10 +177,7 @@ export function createMetrics({ collectDefault = true }: MetricsOptions = {}): M
       const capability = capabilityLabel(name);
       capabilityCalls.inc({ capability, outcome });
       capabilityDuration.observe({ capability }, seconds);
-      if (outcome === 'VersionConflict') casConflicts.inc({ capability });
-      else if (outcome === 'QuotaExceeded') quotaRejections.inc({ capability });
-      else if (outcome !== 'ok' && storeErrorCodes.has(outcome))
-        storeErrors.inc({ capability, code: outcome });
+      for (const failures of failureCounters) failures.observe(capability, outcome);
     },
     observeBackup(kind, scope, at) {
       const gauge = kind === 'backup' ? lastBackup : lastVerify;

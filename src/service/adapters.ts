@@ -56,7 +56,7 @@ async function openDapr(config: Config) {
   await waitForSidecar(httpEndpoint, dapr.sidecarWaitMs);
   return createDaprAdapters({
     httpEndpoint,
-    grpcEndpoint: `${dapr.host}:${dapr.grpcPort ?? 50001}`,
+    grpcEndpoint: `${dapr.host}:${dapr.grpcPort}`,
     ...(dapr.apiToken === undefined ? {} : { apiToken: dapr.apiToken }),
     stateStore: dapr.stateStore,
     pubsub: dapr.pubsub,

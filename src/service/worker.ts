@@ -6,6 +6,7 @@ import type { Capability } from '../capabilities/capability.ts';
 import { createCapabilityInvoker } from '../capabilities/invoke.ts';
 import { capabilities as allCapabilities, capabilityLookup } from '../capabilities/registry.ts';
 import { resolveStore, type Config } from '../config.ts';
+import { engineRuntimeOf } from '../core/engine/engine-runtime.ts';
 import { createDenialAudit } from '../core/identity/denial-audit.ts';
 import { TOKEN_KEY_SECRET } from '../core/identity/tokens.ts';
 import { createApp } from '../http/app.ts';
@@ -215,6 +216,8 @@ async function shutdown(
   await stopAll(stops);
   await closed;
   clearTimeout(timer);
+  // Background work (usage recounts, collection) would otherwise meet a closed store.
+  await engineRuntimeOf(adapters.kv).background.close();
   await closeAdapters(adapters);
   logger.info('stopped');
 }

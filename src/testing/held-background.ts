@@ -14,7 +14,15 @@ export function heldBackground(): { runtime: EngineRuntime; drain(): Promise<voi
   return {
     drain,
     runtime: {
-      background: { run: (_what, task) => void held.push(task), settle: drain },
+      background: {
+        run: (_what, task) => void held.push(task),
+        later: (what, ms, task) => inner.background.later(what, ms, async () => void held.push(task)),
+        settle: drain,
+        async close() {
+          await inner.background.close();
+          await drain();
+        },
+      },
       singleton: (kind, namespace, create) => inner.singleton(kind, namespace, create),
     },
   };

@@ -6,13 +6,12 @@ import {
   describeWithDapr,
   freePort,
   makeTempDir,
-  spawnProcess,
+  spawnWorkerProcess,
   startDaprd,
   startRedis,
-  waitForHttp,
   type DaprSidecar,
-  type ManagedProcess,
   type RedisServer,
+  type WorkerProcess,
 } from '../../src/testing/harness/index.ts';
 
 // A worker process killed (SIGKILL, no chance to clean up) in the middle of a backup:
@@ -21,27 +20,9 @@ describeWithDapr('a worker killed during a backup (daprd + Redis + localstorage)
   let redis: RedisServer;
   let sidecar: DaprSidecar;
   let appPort: number;
-  let worker: ManagedProcess | undefined;
+  let worker: WorkerProcess | undefined;
   const api = () => apiClient(`http://127.0.0.1:${appPort}`);
   let token: string;
-
-  async function startWorker(): Promise<void> {
-    worker = await spawnProcess({
-      name: 'agentstate',
-      command: process.execPath,
-      args: ['src/main.ts', 'serve'],
-      env: {
-        ...process.env,
-        PORT: String(appPort),
-        DAPR_HTTP_PORT: String(sidecar.httpPort),
-        DAPR_GRPC_PORT: String(sidecar.grpcPort),
-        // Small chunks and one blob per few of them: a backup of many writes, long enough to be killed in.
-        AGENTSTATE_BACKUP_CHUNK_BYTES: '1024',
-        LOG_LEVEL: 'warn',
-      },
-    });
-    await waitForHttp(`http://127.0.0.1:${appPort}/healthz`, { process: worker, timeoutMs: 60_000 });
-  }
 
   beforeAll(async () => {
     redis = await startRedis();
@@ -52,7 +33,16 @@ describeWithDapr('a worker killed during a backup (daprd + Redis + localstorage)
       appPort,
       components: await agentstateComponents(redis, dir),
     });
-    await startWorker();
+    worker = await spawnWorkerProcess({
+      port: appPort,
+      env: {
+        DAPR_HTTP_PORT: String(sidecar.httpPort),
+        DAPR_GRPC_PORT: String(sidecar.grpcPort),
+        // Small chunks and one blob per few of them: a backup of many writes, long enough to be killed in.
+        AGENTSTATE_BACKUP_CHUNK_BYTES: '1024',
+      },
+      readyTimeoutMs: 60_000,
+    });
     await sidecar.waitHealthy();
     token = await tokenMinter(TEST_TOKEN_KEY)('kill', 'ops', ['operator']);
   }, 120_000);
@@ -93,10 +83,9 @@ describeWithDapr('a worker killed during a backup (daprd + Redis + localstorage)
           },
         )
         .toBeGreaterThan(0);
-      process.kill(worker!.pid, 'SIGKILL');
-      expect((await worker!.exited).signal).toBe('SIGKILL');
+      expect((await worker!.kill()).signal).toBe('SIGKILL');
 
-      await startWorker();
+      worker = await worker!.respawn();
       expect((await api().request('GET', '/v1/backups', undefined, { token })).body).toEqual({
         backups: [],
         count: 0,

@@ -3,13 +3,12 @@ import {
   describeWithDapr,
   freePort,
   makeTempDir,
-  spawnProcess,
+  spawnWorkerProcess,
   startDaprd,
   startRedis,
-  waitForHttp,
   type DaprSidecar,
-  type ManagedProcess,
   type RedisServer,
+  type WorkerProcess,
 } from '../../src/testing/harness/index.ts';
 import { agentstateComponents } from '../../src/testing/api/test-worker.ts';
 
@@ -17,7 +16,7 @@ import { agentstateComponents } from '../../src/testing/api/test-worker.ts';
 describeWithDapr('agentstate serve beside daprd (dapr-redis, dapr-localstorage, local.file secrets)', () => {
   let redis: RedisServer;
   let sidecar: DaprSidecar;
-  let worker: ManagedProcess;
+  let worker: WorkerProcess;
   let base: string;
 
   beforeAll(async () => {
@@ -29,20 +28,13 @@ describeWithDapr('agentstate serve beside daprd (dapr-redis, dapr-localstorage, 
       appPort,
       components: await agentstateComponents(redis, dir),
     });
-    worker = await spawnProcess({
-      name: 'agentstate',
-      command: process.execPath,
-      args: ['src/main.ts', 'serve'],
-      env: {
-        ...process.env,
-        PORT: String(appPort),
-        DAPR_HTTP_PORT: String(sidecar.httpPort),
-        DAPR_GRPC_PORT: String(sidecar.grpcPort),
-        LOG_LEVEL: 'info',
-      },
+    worker = await spawnWorkerProcess({
+      port: appPort,
+      env: { DAPR_HTTP_PORT: String(sidecar.httpPort), DAPR_GRPC_PORT: String(sidecar.grpcPort) },
+      logLevel: 'info',
+      readyTimeoutMs: 60_000,
     });
-    base = `http://127.0.0.1:${appPort}`;
-    await waitForHttp(`${base}/healthz`, { process: worker, timeoutMs: 60_000 });
+    base = worker.url;
     await sidecar.waitHealthy();
   });
 

@@ -1,32 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../src/testing/harness/free-port.ts';
-import {
-  makeTempDir,
-  spawnProcess,
-  waitForHttp,
-  type ManagedProcess,
-} from '../../src/testing/harness/process.ts';
+import { spawnWorkerProcess, type WorkerProcess } from '../../src/testing/harness/worker-process.ts';
 
 // What a new user does: `npm start` with no sidecar, then asks whether it is ready.
 describe('agentstate serve on the embedded default', () => {
   let port: number;
-  let worker: ManagedProcess;
+  let worker: WorkerProcess;
 
   beforeAll(async () => {
-    port = await freePort();
-    worker = await spawnProcess({
-      name: 'agentstate',
-      command: process.execPath,
-      args: ['src/main.ts', 'serve'],
-      env: {
-        ...process.env,
-        PORT: String(port),
-        AGENTSTATE_DATA_DIR: await makeTempDir('serve'),
-        DAPR_HTTP_PORT: '',
-        LOG_LEVEL: 'info',
-      },
-    });
-    await waitForHttp(`http://127.0.0.1:${port}/healthz`, { process: worker, timeoutMs: 20_000 });
+    worker = await spawnWorkerProcess({ env: { DAPR_HTTP_PORT: '' }, logLevel: 'info' });
+    port = worker.port;
   }, 30_000);
 
   afterAll(() => worker.stop());

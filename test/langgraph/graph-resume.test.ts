@@ -4,13 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgentStateSaver } from '../../src/langgraph/index.ts';
 import { tokenMinter } from '../../src/testing/api/api-client.ts';
 import { TEST_TOKEN_KEY } from '../../src/testing/api/test-worker.ts';
-import { freePort } from '../../src/testing/harness/free-port.ts';
-import {
-  makeTempDir,
-  spawnProcess,
-  waitForHttp,
-  type ManagedProcess,
-} from '../../src/testing/harness/process.ts';
+import { spawnWorkerProcess, type WorkerProcess } from '../../src/testing/harness/worker-process.ts';
 
 // Issue 10: a real LangGraph.js graph with an interrupt, on AgentStateSaver against a
 // worker process that is killed between two steps; another worker resumes the thread.
@@ -65,42 +59,24 @@ async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
 }
 
 describe('a LangGraph.js graph on AgentStateSaver across a worker crash', () => {
-  const dataDir = makeTempDir('graph-resume');
-  let port: number;
-  let worker: ManagedProcess | undefined;
-
-  async function startWorker(): Promise<void> {
-    worker = await spawnProcess({
-      name: 'agentstate',
-      command: process.execPath,
-      args: ['src/main.ts', 'serve'],
-      env: {
-        ...process.env,
-        PORT: String(port),
-        AGENTSTATE_STORE: 'embedded',
-        AGENTSTATE_DATA_DIR: await dataDir,
-        AGENTSTATE_SECRET_AGENTSTATE_TOKEN_KEY: TEST_TOKEN_KEY,
-        LOG_LEVEL: 'warn',
-      },
-    });
-    await waitForHttp(`http://127.0.0.1:${port}/healthz`, { process: worker, timeoutMs: 20_000 });
-  }
+  let worker: WorkerProcess;
 
   beforeAll(async () => {
-    port = await freePort();
-    await startWorker();
+    worker = await spawnWorkerProcess({
+      env: { AGENTSTATE_STORE: 'embedded', AGENTSTATE_SECRET_AGENTSTATE_TOKEN_KEY: TEST_TOKEN_KEY },
+    });
   }, 30_000);
-  afterAll(async () => worker?.stop());
+  afterAll(async () => worker.stop());
 
   it('resumes the interrupted thread on a new worker to the final state an uninterrupted run reaches', async () => {
     const token = await tokenMinter(TEST_TOKEN_KEY)('acme', 'planner', ['agent']);
-    const saver = () => new AgentStateSaver({ url: `http://127.0.0.1:${port}`, token });
-    const killed: ManagedProcess[] = [];
+    const saver = () => new AgentStateSaver({ url: worker.url, token });
+    const killed: WorkerProcess[] = [];
     const onAgentState = await runToTheEnd(saver(), saver(), async () => {
       // SIGKILL: nothing is drained or flushed; only what the worker acknowledged survives.
-      killed.push(worker as ManagedProcess);
-      await worker?.stop(0);
-      await startWorker();
+      killed.push(worker);
+      await worker.kill();
+      worker = await worker.respawn();
     });
     const inMemory = new MemorySaver();
     const reference = await runToTheEnd(inMemory, inMemory, async () => undefined);

@@ -24,7 +24,7 @@ let checkpoints: Checkpoints;
 function heldRuntime(): EngineRuntime {
   const inner = createEngineRuntime();
   return {
-    background: { run: (_what, task) => void held.push(task), settle: drain },
+    background: { ...inner.background, run: (_what, task) => void held.push(task), settle: drain },
     singleton: (kind, namespace, create) => inner.singleton(kind, namespace, create),
   };
 }

@@ -7,16 +7,31 @@
 export interface BackgroundWork {
   /** Starts `task` now, without waiting for it. */
   run(what: string, task: () => Promise<void>): void;
+  /**
+   * Starts `task` once `ms` have passed, unless `close()` comes first. Scheduling the same
+   * `what` again restarts its wait. The wait does not keep the process alive.
+   */
+  later(what: string, ms: number, task: () => Promise<void>): void;
   /** Resolves once every task started so far, and every task those started, has ended. */
   settle(): Promise<void>;
+  /**
+   * Cancels the waits of `later`, drops every task started from now on, and resolves
+   * once the running ones have ended: call it before closing the store they use, so
+   * that no task meets a closed store. A dropped task leaves its work recorded in the
+   * store, as a failed one does.
+   */
+  close(): Promise<void>;
 }
 
 export type BackgroundErrorReporter = (what: string, error: unknown) => void;
 
 export function createBackgroundWork(report: BackgroundErrorReporter): BackgroundWork {
   const running = new Set<Promise<void>>();
-  return {
+  const waiting = new Map<string, NodeJS.Timeout>();
+  let closed = false;
+  const work: BackgroundWork = {
     run(what, task) {
+      if (closed) return;
       const promise = (async () => {
         try {
           await task();
@@ -28,8 +43,27 @@ export function createBackgroundWork(report: BackgroundErrorReporter): Backgroun
       void promise.finally(() => running.delete(promise));
     },
 
+    later(what, ms, task) {
+      if (closed) return;
+      clearTimeout(waiting.get(what));
+      const timer = setTimeout(() => {
+        waiting.delete(what);
+        work.run(what, task);
+      }, ms);
+      timer.unref();
+      waiting.set(what, timer);
+    },
+
     async settle() {
       while (running.size > 0) await Promise.all([...running]);
     },
+
+    async close() {
+      closed = true;
+      for (const timer of waiting.values()) clearTimeout(timer);
+      waiting.clear();
+      await work.settle();
+    },
   };
+  return work;
 }

@@ -95,7 +95,6 @@ function createUsageShards(kv: KvStore, runtime: EngineRuntime, options: UsageSh
   let queued = new Map<number, Map<string, UsageIntent>>();
   let queuedDelta = 0;
   let flushing: Promise<void> | undefined;
-  let idleTimer: NodeJS.Timeout | undefined;
 
   function decode(key: string, entry: KvEntry | undefined): Shard {
     return entry === undefined ? EMPTY : decodeRecord(usageShardSchema, entry, key);
@@ -261,14 +260,9 @@ function createUsageShards(kv: KvStore, runtime: EngineRuntime, options: UsageSh
 
   /** A recount some time after this worker's last write, so that usage converges. */
   function scheduleRecount(): void {
-    if (idleTimer !== undefined) clearTimeout(idleTimer);
-    idleTimer = setTimeout(() => {
-      idleTimer = undefined;
-      runtime.background.run(`usage recount of ${namespace}`, async () => {
-        await recount();
-      });
-    }, RECOUNT_AFTER_IDLE_MS);
-    idleTimer.unref();
+    runtime.background.later(`usage recount of ${namespace}`, RECOUNT_AFTER_IDLE_MS, async () => {
+      await recount();
+    });
   }
 
   return {

@@ -209,5 +209,6 @@ export async function repairSessionUsage(kv: KvStore, tenant: string, sessionId:
   const runtime = createEngineRuntime();
   const { records } = openValueSpace(kv, keys.values(generation), Number.MAX_SAFE_INTEGER, runtime);
   await records.recountUsage();
-  await runtime.background.settle();
+  // Done, as a worker that exits would be: nothing of it is left waiting to run.
+  await runtime.background.close();
 }

@@ -231,5 +231,6 @@ export async function repairPersistent(
     runtime,
   });
   await records.recountUsage();
-  await runtime.background.settle();
+  // Done, as a worker that exits would be: nothing of it is left waiting to run.
+  await runtime.background.close();
 }

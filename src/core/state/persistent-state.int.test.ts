@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { createDaprKvStore, createSidecarClient, type SidecarClient } from '../../adapters/dapr/index.ts';
 import type { KvStore } from '../../ports/kv-store.ts';
 import {
@@ -80,6 +80,8 @@ describeWithDapr('persistent state on daprd', () => {
       it('keeps exactly what 128 concurrent writers of one agent were told, and lists it', async () => {
         const { kv } = stores.get(storeName)!;
         const runtime = createEngineRuntime();
+        // Before the store closes, so that no recount of this test meets it closed.
+        onTestFinished(() => runtime.background.close());
         const state = createPersistentState(kv, { tenant: 'fleet', agent: storeName, runtime });
         const writers = Array.from({ length: 128 }, (_, i) => `writer-${String(i).padStart(3, '0')}`);
         const told = new Map<string, { version: number; value: string }>();

@@ -182,7 +182,8 @@ export async function repairShared(kv: KvStore, bus: EventBus, tenant: string): 
   }).recountUsage();
   await runtime.background.settle();
   await listAll(state);
-  await runtime.background.settle();
+  // Done, as a worker that exits would be: nothing of it is left waiting to run.
+  await runtime.background.close();
 }
 
 function readRaw(kv: KvStore, tenant: string, model: SharedModel): Promise<RawNamespace> {

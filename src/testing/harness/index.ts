@@ -49,3 +49,4 @@ export {
   type WaitOptions,
 } from './process.ts';
 export { findRedisServer, startRedis, type RedisServer } from './redis.ts';
+export { spawnWorkerProcess, type WorkerProcess, type WorkerProcessOptions } from './worker-process.ts';
