@@ -17,7 +17,14 @@ import {
   startRedis,
   type DaprSidecar,
 } from '../../testing/harness/index.ts';
-import { createDaprAdapters, createDaprEventBus, createSidecarClient, waitForSidecar } from './index.ts';
+import {
+  createDaprAdapters,
+  createDaprEventBus,
+  createDaprKvStore,
+  createSidecarClient,
+  waitForSidecar,
+  type SidecarClient,
+} from './index.ts';
 
 // What the conformance suites cannot show: the adapters through a sidecar that demands
 // an API token (HTTP and gRPC), waiting for the sidecar, and a subscription stream
@@ -85,6 +92,45 @@ describeWithDapr('Dapr adapters', () => {
     } finally {
       await Promise.all([kv.close(), blobs.close(), bus.close(), secrets.close()]);
     }
+  });
+
+  it('sends reads and transactions started together in shared calls, answering each as alone', async () => {
+    const sidecar = createSidecarClient({ httpEndpoint: daprd.httpEndpoint, apiToken: TOKEN });
+    const sent: string[] = [];
+    const counting: SidecarClient = {
+      ...sidecar,
+      request(request) {
+        sent.push(request.path);
+        return sidecar.request(request);
+      },
+    };
+    const kv = createDaprKvStore({ sidecar: counting, storeName: 'kv' });
+    await kv.init();
+    const keys = Array.from({ length: 8 }, (_, n) => `together/${n}`);
+    const etags = await Promise.all(keys.map((key) => kv.save(key, 0)));
+    sent.length = 0;
+
+    const entries = await Promise.all(keys.map((key) => kv.get(key)));
+    expect(entries).toEqual(etags.map((etag) => ({ value: 0, etag })));
+    expect(sent).toEqual(['/state/kv/bulk']);
+
+    sent.length = 0;
+    const outcomes = await Promise.allSettled(
+      keys.map((key, n) =>
+        kv.transact([
+          { op: 'save', key: `${key}/history`, value: n },
+          // The last writer holds a stale ETag: only its CAS fails.
+          { op: 'save', key, value: n + 1, options: { etag: n === 7 ? 'stale' : (etags[n] as string) } },
+        ]),
+      ),
+    );
+    expect(outcomes.map((outcome) => outcome.status)).toEqual([...Array(7).fill('fulfilled'), 'rejected']);
+    await expectAppError(Promise.reject((outcomes[7] as PromiseRejectedResult).reason), 'VersionConflict');
+    // One transaction for all eight, then one read to learn which of them applied.
+    expect(sent).toEqual(['/state/kv/transaction', '/state/kv/bulk']);
+    const after = await kv.getBulk(keys);
+    expect(keys.map((key) => after.get(key)?.value)).toEqual([1, 2, 3, 4, 5, 6, 7, 0]);
+    await kv.close();
   });
 
   it('reports a refused API token as Unavailable', async () => {

@@ -11,8 +11,9 @@ export const MAX_VERSION = 10 ** VERSION_DIGITS - 1;
  * flight from one long settled (`usage-shards.ts`).
  */
 export const usageIntentSchema = z.object({
-  // Short (`newIntentId`), as usage shards keep hundreds of them; UUIDs from before too.
-  id: z.string().min(16).max(36),
+  // Short (`newIntentId`), as usage shards keep hundreds of them; the 16-character ids
+  // and UUIDs of earlier releases too.
+  id: z.string().min(11).max(36),
   delta: z.int(),
   at: z.int().nonnegative(),
 });
