@@ -12,20 +12,36 @@ export const USAGE_SHARDS = 16;
 export function usageShardKeys(namespace: string): string[] {
   return Array.from({ length: USAGE_SHARDS }, (_, n) => `${namespace}u/${n}`);
 }
-/** How many applied intent ids a shard remembers, so that applying one twice is a no-op. */
-const APPLIED_IDS_KEPT = 512;
+/**
+ * How many applied intent ids a shard remembers, so that applying one twice is a no-op.
+ * An intent is applied twice only when the next writer of its key carries it, which it
+ * does within `CARRY_WINDOW_MS`: 128 ids per shard cover that window up to about a
+ * thousand writes a second to one namespace. Beyond that a carried intent may count
+ * twice; the counter then errs high (a refusal is checked against a recount first) until
+ * the next recount. The ids are most of the bytes each application moves.
+ */
+const APPLIED_IDS_KEPT = 128;
+// Shards written by earlier releases remembered 512.
+const APPLIED_IDS_READ = 512;
 /**
  * An intent older than this is settled: the aggregator no longer applies it, and a
  * recount takes the head's size as counted. Its worker applies it within milliseconds
  * of the commit unless it died, and then only a recount brings the counter back.
  */
 export const INTENT_HORIZON_MS = 10 * 60 * 1000;
+/**
+ * The next writer of a key also applies the intent of the version it replaces if that
+ * is younger than this: its own worker normally applies it within milliseconds, so a
+ * younger one may still be in flight, or its worker may have died. An older one was
+ * applied, or is left to the recount.
+ */
+export const CARRY_WINDOW_MS = 2000;
 /** How long a worker trusts the shards it read before it reads them again (in the background). */
 const CACHE_MS = 1000;
 
 export const usageShardSchema = z.object({
   bytes: z.int(),
-  applied: z.array(z.string()).max(APPLIED_IDS_KEPT),
+  applied: z.array(z.string()).max(APPLIED_IDS_READ),
 });
 type Shard = z.infer<typeof usageShardSchema>;
 const EMPTY: Shard = { bytes: 0, applied: [] };

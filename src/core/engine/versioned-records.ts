@@ -21,7 +21,7 @@ import {
 } from './head-record.ts';
 import { followUpRunner, type FollowUpOptions } from './follow-ups.ts';
 import { bulkLoader, type BulkItem, type BulkLoadResult } from './bulk-load.ts';
-import { INTENT_HORIZON_MS, usageShards } from './usage-shards.ts';
+import { CARRY_WINDOW_MS, usageShards } from './usage-shards.ts';
 
 export interface VersionedRecordsOptions {
   /** The namespace's prefix in the store, ending in `/`. */
@@ -261,7 +261,7 @@ export function createVersionedRecords(kv: KvStore, options: VersionedRecordsOpt
   function intentsAfter(replaced: Head | undefined, committed: Head): UsageIntent[] {
     const intents: UsageIntent[] = [];
     const carried = replaced?.pending;
-    if (carried !== undefined && Date.now() - carried.at < INTENT_HORIZON_MS) intents.push(carried);
+    if (carried !== undefined && Date.now() - carried.at < CARRY_WINDOW_MS) intents.push(carried);
     if (committed.pending !== undefined) intents.push(committed.pending);
     return intents;
   }
@@ -491,9 +491,9 @@ function decodeHistory(storeKey: string, version: number, entry: KvEntry): Histo
 
 /**
  * 64 random bits in 11 characters, under a third of a UUID's 36: every usage shard
- * remembers the last 512 ids it applied and is read and written with every batch, so
- * these bytes are most of what applying usage moves. Two ids meet among a shard's 512
- * with a chance of about 1 in 10^14.
+ * remembers the last ids it applied and is read and written with every batch, so these
+ * bytes are most of what applying usage moves. Two ids meet among a shard's with a
+ * chance of about 1 in 10^15.
  */
 function newIntentId(): string {
   return randomBytes(8).toString('base64url');
