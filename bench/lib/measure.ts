@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { openCpuWindow, type CpuSubject, type ProcessCpu } from './process-cpu.ts';
 
 /** Latencies of one measurement, in milliseconds, kept whole so percentiles are exact. */
 export class LatencyHistogram {
@@ -49,6 +50,8 @@ export interface Measurement {
    */
   readonly startedUs: number;
   readonly endedUs: number;
+  /** CPU time per operation of each process asked for (`MeasureOptions.cpu`), over the measured span. */
+  readonly cpu?: readonly ProcessCpu[];
 }
 
 /** Now on the monotonic clock of `process.hrtime` and of V8's CPU profiles, in µs. */
@@ -70,6 +73,8 @@ export interface MeasureOptions {
   readonly warmupOpsPerWriter?: number;
   /** Hard stop for a fixed-count run, so a stuck server cannot hold the bench. @default 120000 */
   readonly capMs?: number;
+  /** Processes whose CPU time to read right before and after the measured span (not the warmup). */
+  readonly cpu?: readonly CpuSubject[];
 }
 
 /**
@@ -78,7 +83,7 @@ export interface MeasureOptions {
  * ops/s over the measured span with p50/p99 latency of successful operations.
  */
 export async function measure(op: Operation, options: MeasureOptions): Promise<Measurement> {
-  const { concurrency, durationMs, opsPerWriter, warmupOpsPerWriter = 0, capMs = 120_000 } = options;
+  const { concurrency, durationMs, opsPerWriter, warmupOpsPerWriter = 0, capMs = 120_000, cpu } = options;
   if (durationMs === undefined && opsPerWriter === undefined)
     throw new Error('measure needs durationMs or opsPerWriter');
   const counters = Array.from({ length: concurrency }, () => 0);
@@ -93,6 +98,7 @@ export async function measure(op: Operation, options: MeasureOptions): Promise<M
   const histogram = new LatencyHistogram();
   const errorSamples: string[] = [];
   let errors = 0;
+  const cpuWindow = cpu === undefined ? undefined : await openCpuWindow(cpu);
   const startedUs = monotonicUs();
   const started = performance.now();
   const deadline = started + (durationMs ?? capMs);
@@ -114,6 +120,7 @@ export async function measure(op: Operation, options: MeasureOptions): Promise<M
   );
   const elapsedMs = performance.now() - started;
   const endedUs = monotonicUs();
+  const cpuUsed = await cpuWindow?.close(histogram.count);
   return {
     concurrency,
     ops: histogram.count,
@@ -126,6 +133,7 @@ export async function measure(op: Operation, options: MeasureOptions): Promise<M
     errorSamples,
     startedUs,
     endedUs,
+    ...(cpuUsed === undefined ? {} : { cpu: cpuUsed }),
   };
 }
 

@@ -11,10 +11,14 @@ import {
   type RedisServer,
 } from '../../src/testing/harness/index.ts';
 import type { HttpClient } from './http-client.ts';
+import type { CpuSubject } from './process-cpu.ts';
 import { startWorkerProcess, type WorkerHandle } from './worker-handle.ts';
 
 /** The state store component both agentstate and the direct baseline use. */
 export const STATE_STORE = 'agentstate-state';
+
+/** This process: the HTTP clients that generate the load run in it. */
+const LOAD_GENERATOR: CpuSubject = { label: 'load generator', pid: process.pid };
 
 /** One agentstate worker process with the store behind it; `dapr` is absent on embedded. */
 export interface Target {
@@ -22,6 +26,11 @@ export interface Target {
   readonly worker: WorkerHandle;
   /** daprd's HTTP endpoint, for the direct baseline. */
   readonly daprEndpoint?: string;
+  /**
+   * The processes a request goes through, for CPU time per operation: the worker, daprd
+   * and the stores on Dapr, and this process, which generates the load.
+   */
+  readonly processes: readonly CpuSubject[];
   close(): Promise<void>;
 }
 
@@ -72,6 +81,16 @@ export async function startDaprTarget(
       name: store === 'redis' ? 'daprd + Redis' : 'daprd + PostgreSQL',
       worker,
       daprEndpoint: sidecar.httpEndpoint,
+      processes: [
+        { label: 'worker', pid: worker.pid },
+        { label: 'daprd', pid: sidecar.pid },
+        // Redis holds the pub/sub topics on PostgreSQL too.
+        { label: 'Redis', pid: servers.redis.pid },
+        ...(store === 'postgres' && servers.postgres !== undefined
+          ? [{ label: 'PostgreSQL', pid: servers.postgres.pid, withChildren: true }]
+          : []),
+        LOAD_GENERATOR,
+      ],
       async close() {
         await worker.stop();
         await sidecar.stop();
@@ -92,7 +111,12 @@ export async function startEmbeddedTarget(options: TargetOptions): Promise<Targe
     spec: { store: 'embedded', logLevel: options.logLevel },
     ...(options.cpuProfDir === undefined ? {} : { cpuProfDir: options.cpuProfDir }),
   });
-  return { name: 'embedded (SQLite)', worker, close: () => worker.stop() };
+  return {
+    name: 'embedded (SQLite)',
+    worker,
+    processes: [{ label: 'worker', pid: worker.pid }, LOAD_GENERATOR],
+    close: () => worker.stop(),
+  };
 }
 
 function componentName(doc: string): string | undefined {

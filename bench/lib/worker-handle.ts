@@ -8,6 +8,7 @@ import { WORKER_READY, workerReadySchema, type SeedRequest, type WorkerSpec } fr
 /** A worker process of the bench, with its store's counters. */
 export interface WorkerHandle {
   readonly url: string;
+  readonly pid: number;
   /** Starts counting from zero. */
   countersOn(): Promise<void>;
   /** Stops counting and answers what was counted. */
@@ -72,6 +73,7 @@ export async function startWorkerProcess(options: WorkerHandleOptions): Promise<
   }
   return {
     url: ready.url,
+    pid: proc.pid,
     countersOn: async () => void (await control('POST', '/counters/on')),
     countersOff: () => control('POST', '/counters/off'),
     counters: () => control('GET', '/counters'),

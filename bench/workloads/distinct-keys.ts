@@ -1,4 +1,5 @@
 import { agentstateApi, benchValue, daprStateApi, mintToken, type AgentstateApi } from '../lib/clients.ts';
+import { CPU_DESCRIPTION, cpuTable } from '../lib/cpu-table.ts';
 import { measure, ratio } from '../lib/measure.ts';
 import { errorNotes, fmt, type BenchContext, type WorkloadResult } from '../lib/results.ts';
 import type { Target } from '../lib/targets.ts';
@@ -20,7 +21,7 @@ export async function distinctKeys(ctx: BenchContext, target: Target): Promise<W
   const durationMs = ctx.settings.measureSeconds * 1000;
 
   ctx.progress(`${target.name}: ${WRITERS} writers on ${WRITERS} distinct keys`);
-  const options = { concurrency: WRITERS, durationMs, warmupOpsPerWriter: 3 };
+  const options = { concurrency: WRITERS, durationMs, warmupOpsPerWriter: 3, cpu: target.processes };
   const viaAgentstate = await measure(
     async (w, n) => void (await api.set('distinct-agent', `dk-w${w}`, benchValue(w, n))),
     options,
@@ -66,6 +67,18 @@ export async function distinctKeys(ctx: BenchContext, target: Target): Promise<W
           ],
         },
         notes: [...errorNotes('agentstate', viaAgentstate), ...errorNotes('direct', direct)],
+      },
+      {
+        title: `CPU time per operation, ${WRITERS} writers on ${WRITERS} keys of one agent, ${target.name}`,
+        description: `${CPU_DESCRIPTION} The same runs as above; on the direct side the worker is idle.`,
+        table: cpuTable(
+          [''],
+          [
+            { cells: ['agentstate'], measurement: viaAgentstate },
+            { cells: ['direct save'], measurement: direct },
+          ],
+        ),
+        notes: [],
       },
       {
         title: `${WIDE_WRITERS} writers on ${WIDE_WRITERS} new keys of one agent, ${target.name}`,

@@ -1,4 +1,5 @@
 import { agentstateApi, benchValue, daprStateApi, mintToken } from '../lib/clients.ts';
+import { CPU_DESCRIPTION, cpuTable } from '../lib/cpu-table.ts';
 import { measure, ratio, type Measurement } from '../lib/measure.ts';
 import { errorNotes, fmt, type BenchContext, type BudgetCheck, type WorkloadResult } from '../lib/results.ts';
 import type { Target } from '../lib/targets.ts';
@@ -46,6 +47,7 @@ export async function persistentGetSet(ctx: BenchContext, target: Target): Promi
       concurrency,
       durationMs,
       warmupOpsPerWriter: 3,
+      cpu: target.processes,
     });
     const settleStart = performance.now();
     const quiet = await target.worker.waitQuiet();
@@ -137,6 +139,18 @@ export async function persistentGetSet(ctx: BenchContext, target: Target): Promi
           ]),
           ...notes,
         ],
+      },
+      {
+        title: `CPU time per operation, persistent get and set on ${target.name}`,
+        description: `${CPU_DESCRIPTION} The same cells as above; on the direct side the worker is idle.`,
+        table: cpuTable(
+          ['op', 'concurrency', 'side'],
+          rows.flatMap((r) => [
+            { cells: [r.op, String(r.concurrency), 'agentstate'], measurement: r.agentstate },
+            { cells: [r.op, String(r.concurrency), 'direct'], measurement: r.direct },
+          ]),
+        ),
+        notes: [],
       },
     ],
     budgets,

@@ -47,6 +47,8 @@ export interface DaprSidecar {
   readonly httpPort: number;
   readonly grpcPort: number;
   readonly internalGrpcPort: number;
+  /** daprd's process id, for reading its CPU time. */
+  readonly pid: number;
   /** `http://127.0.0.1:<httpPort>` */
   readonly httpEndpoint: string;
   /** `http://127.0.0.1:<grpcPort>`, the form `DAPR_GRPC_ENDPOINT` takes. */
@@ -152,6 +154,7 @@ async function launch(
     httpPort,
     grpcPort,
     internalGrpcPort,
+    pid: proc.pid,
     httpEndpoint,
     grpcEndpoint: `http://127.0.0.1:${grpcPort}`,
     logs: () => proc.logs(),

@@ -24,6 +24,8 @@ export interface PostgresServer {
   readonly database: string;
   /** libpq key/value form, as daprd's postgresql state store takes it. */
   readonly connectionString: string;
+  /** The postmaster's process id; the backends and workers are its children. */
+  readonly pid: number;
   logs(): string;
   stop(): Promise<void>;
 }
@@ -153,6 +155,7 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
       port,
       database,
       connectionString: `host=127.0.0.1 port=${port} user=postgres dbname=${database} sslmode=disable`,
+      pid: proc.pid,
       logs: () => proc.logs(),
       async stop() {
         await proc.stop();

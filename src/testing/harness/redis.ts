@@ -11,6 +11,8 @@ import {
 export interface RedisServer {
   readonly host: '127.0.0.1';
   readonly port: number;
+  /** redis-server's process id, for reading its CPU time. */
+  readonly pid: number;
   /** Output of redis-server so far, for failure messages. */
   logs(): string;
   stop(): Promise<void>;
@@ -58,6 +60,7 @@ export async function startRedis(): Promise<RedisServer> {
     return {
       host: '127.0.0.1',
       port,
+      pid: proc.pid,
       logs: () => proc.logs(),
       async stop() {
         await proc.stop();
