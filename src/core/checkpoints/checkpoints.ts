@@ -15,7 +15,9 @@ import { channelValues, type ChannelValues } from './channel-values.ts';
 import { checkpointQuotaExceeded, threadGone } from './checkpoint-errors.ts';
 import {
   blobKey,
+  blobPrefix,
   checkpointKey,
+  deadGenerationsNamespace,
   checkpointPrefix,
   generationNamespace,
   parseCheckpointKey,
@@ -37,7 +39,10 @@ import type {
   ThreadInfo,
   ThreadPage,
 } from './checkpoint-schemas.ts';
+import { checkpointAgents } from './checkpoint-agents.ts';
 import { threadCollection } from './thread-collection.ts';
+import { threadSweep, type SweepResult } from './thread-sweep.ts';
+import { createKeyIndex } from '../state/key-index.ts';
 import {
   asJson,
   threadHeads,
@@ -57,6 +62,11 @@ export interface CheckpointsOptions {
   readonly retention?: number;
   /** Bytes of records one thread may hold (offloaded values not counted). @default 100 MiB */
   readonly quotaBytes?: number;
+  /**
+   * How long after a thread's life ended, or a value was uploaded, the sweep leaves it
+   * alone, for writers still busy with it. @default 10 minutes
+   */
+  readonly sweepGraceMs?: number;
   /** @default () => new Date() */
   readonly now?: () => Date;
   readonly runtime?: EngineRuntime;
@@ -110,6 +120,11 @@ export interface Checkpoints {
   ): Promise<{ blob: string; size_bytes: number }>;
   /** The bytes of an uploaded value. */
   readBlob(thread: string, blob: string): AsyncIterable<Uint8Array>;
+  /**
+   * Deletes the agent's expired threads, collects ended lives again once their grace
+   * passed, and deletes uploaded values that no record names (`thread-sweep.ts`).
+   */
+  sweep(): Promise<SweepResult>;
   /** Waits for the background work started so far (collection, retention). */
   settle(): Promise<void>;
 }
@@ -123,6 +138,7 @@ export function createCheckpoints(kv: KvStore, options: CheckpointsOptions): Che
     retention = 0,
     quotaBytes = 100 * 1024 * 1024,
     now = () => new Date(),
+    sweepGraceMs = 10 * 60 * 1000,
   } = options;
   const runtime = options.runtime ?? engineRuntimeOf(kv);
   const threads: ThreadHeads = threadHeads(kv, { tenant, agent, now, runtime });
@@ -138,7 +154,20 @@ export function createCheckpoints(kv: KvStore, options: CheckpointsOptions): Che
     });
   }
   const valuesOf = (thread: string): ChannelValues => channelValues(kv, blobs, { tenant, agent, thread });
-  const collection = threadCollection({ threads, generation, valuesOf, retention, runtime });
+  const dead = createKeyIndex(kv, { namespace: deadGenerationsNamespace(tenant, agent) });
+  const collection = threadCollection({ threads, generation, valuesOf, retention, runtime, dead, now });
+  const agents = checkpointAgents(kv, runtime);
+  const sweep = threadSweep({
+    threads,
+    collection,
+    dead,
+    generation,
+    valuesOf,
+    blobs,
+    blobPrefix: (thread) => blobPrefix(tenant, agent, thread),
+    now,
+    graceMs: sweepGraceMs,
+  });
 
   /**
    * What a writer of `key` in `thread`'s current generation reads, in one request: the
@@ -146,7 +175,7 @@ export function createCheckpoints(kv: KvStore, options: CheckpointsOptions): Che
    * in (the first, if none), which the caller checks against the thread head. When the
    * generation is known, the key goes into its index side by side (`VersionedRecords.index`).
    */
-  async function readForWrite(thread: string, key: string, alongside: Promise<void> | undefined) {
+  async function readForWrite(thread: string, key: string, alongside: Promise<unknown> | undefined) {
     const known = threads.lastGeneration(thread);
     const number = known ?? 1;
     const threadKeys = threads.heads.readKeys(thread, 'write');
@@ -165,7 +194,7 @@ export function createCheckpoints(kv: KvStore, options: CheckpointsOptions): Che
     thread: string,
     number: number,
     key: string,
-    also: { threadKeys: string[]; alongside: Promise<void> | undefined; index: boolean } | undefined,
+    also: { threadKeys: string[]; alongside: Promise<unknown> | undefined; index: boolean } | undefined,
   ) {
     const records = generation(thread, number);
     const recordKeys = records.readKeys(key, 'write');
@@ -196,9 +225,10 @@ export function createCheckpoints(kv: KvStore, options: CheckpointsOptions): Che
           : { parent_checkpoint_id: input.parent_checkpoint_id }),
       };
       const key = checkpointKey(input.checkpoint_ns, checkpointId);
-      let uploaded: Promise<void> | undefined = valuesOf(thread).assertUploaded(
-        input.new_channel_values.map(({ value }) => value),
-      );
+      let uploaded: Promise<unknown> | undefined = Promise.all([
+        valuesOf(thread).assertUploaded(input.new_channel_values.map(({ value }) => value)),
+        agents.register(tenant, agent),
+      ]);
       return retryOnConflict(`put of a checkpoint of thread ${thread}`, async () => {
         const read = await readForWrite(thread, key, uploaded);
         uploaded = undefined;
@@ -357,11 +387,16 @@ export function createCheckpoints(kv: KvStore, options: CheckpointsOptions): Che
       }
     },
 
-    async deleteThread(thread) {
-      const outcome = await threads.heads.remove(thread);
-      if (!outcome.removed) return { deleted: false };
-      collection.collect(thread, outcome.previous);
-      return { deleted: threads.live(outcome.previous) !== undefined };
+    deleteThread(thread) {
+      return retryOnConflict(`delete of thread ${thread}`, async () => {
+        const head = await threads.read(thread);
+        if (head === undefined || !isLive(head)) return { deleted: false };
+        await collection.ending(thread, head);
+        const outcome = await threads.heads.remove(thread, { expectedVersion: head.version });
+        if (!outcome.removed) return RETRY;
+        collection.collect(thread, outcome.previous);
+        return { deleted: threads.live(outcome.previous) !== undefined };
+      });
     },
 
     async listThreads({ limit, cursor }) {
@@ -455,6 +490,8 @@ export function createCheckpoints(kv: KvStore, options: CheckpointsOptions): Che
     },
 
     readBlob: (thread, blob) => blobs.read(blobKey(tenant, agent, thread, blob)),
+
+    sweep,
 
     settle: () => runtime.background.settle(),
   };
