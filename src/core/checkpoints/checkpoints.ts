@@ -12,7 +12,9 @@ import type { Json } from '../json.ts';
 import { RETRY, retryOnConflict } from '../state/cas-retry.ts';
 import { decodeRecord } from '../state/stored-record.ts';
 import { channelValues, type ChannelValues } from './channel-values.ts';
-import { checkpointQuotaExceeded, threadGone } from './checkpoint-errors.ts';
+import { threadGone } from './checkpoint-errors.ts';
+import { agentUsage } from '../state/agent-usage.ts';
+import { quotaExceeded } from '../state/persistent-errors.ts';
 import {
   blobKey,
   blobPrefix,
@@ -60,7 +62,10 @@ export interface CheckpointsOptions {
   readonly defaultTtlSeconds?: number;
   /** Checkpoints kept per thread and checkpoint namespace, newest first; 0 keeps all. @default 0 */
   readonly retention?: number;
-  /** Bytes of records one thread may hold (offloaded values not counted). @default 100 MiB */
+  /**
+   * Bytes of the agent's state its checkpoints count toward, with its persistent state
+   * (`agent-usage.ts`): the persistent quota. Offloaded values are not counted. @default 100 MiB
+   */
   readonly quotaBytes?: number;
   /**
    * How long after a thread's life ended, or a value was uploaded, the sweep leaves it
@@ -148,7 +153,8 @@ export function createCheckpoints(kv: KvStore, options: CheckpointsOptions): Che
       namespace: generationNamespace(tenant, agent, thread, number),
       retention: 1,
       quotaBytes,
-      exceeded: checkpointQuotaExceeded,
+      exceeded: quotaExceeded,
+      usage: agentUsage(kv, tenant, agent),
       now,
       runtime,
     });

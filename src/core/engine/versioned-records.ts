@@ -32,6 +32,14 @@ export interface VersionedRecordsOptions {
   readonly quotaBytes: number;
   /** The error that refuses a write: `used` bytes stored, `requested` more would pass `limit`. */
   readonly exceeded: (used: number, limit: number, requested: number) => AppError;
+  /**
+   * The counter this namespace's sizes go to, when several namespaces share one quota
+   * (an agent's persistent state and its checkpoints): the namespace whose `u/` shards
+   * hold it, and a scan of every head of all those namespaces, which a recount sums.
+   * Every namespace sharing it passes the same three, and the same `quotaBytes`.
+   * @default this namespace's own shards and heads
+   */
+  readonly usage?: { readonly namespace: string; readonly scanHeads: () => AsyncIterable<Head[]> };
   /** Every record this writes expires this many seconds later (session state). */
   readonly ttlSeconds?: number;
   /** @default () => new Date() */
@@ -186,10 +194,10 @@ export function createVersionedRecords(kv: KvStore, options: VersionedRecordsOpt
   const index = createKeyIndex(kv, { namespace });
   const ttl = ttlSeconds === undefined ? {} : { ttlSeconds };
   const usage = usageShards(kv, runtime, {
-    namespace,
+    namespace: options.usage?.namespace ?? namespace,
     quotaBytes,
     exceeded,
-    scanHeads,
+    scanHeads: options.usage?.scanHeads ?? scanHeads,
     // Usage timing is compared across workers, so it runs on the wall clock, not on
     // the clock that stamps records (which tests set).
     now: Date.now,
