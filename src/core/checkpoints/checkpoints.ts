@@ -204,12 +204,12 @@ export function createCheckpoints(kv: KvStore, options: CheckpointsOptions): Che
   ) {
     const records = generation(thread, number);
     const recordKeys = records.readKeys(key, 'write');
-    const [entries] = await Promise.all([
+    const [entries, , indexed] = await Promise.all([
       kv.getBulk([...(also?.threadKeys ?? []), ...recordKeys]),
       also?.alongside,
       also === undefined || also.index ? records.index(key) : undefined,
     ]);
-    return { records, prefetched: { keys: recordKeys, entries }, indexed: also === undefined || also.index };
+    return { records, prefetched: { keys: recordKeys, entries }, indexed };
   }
 
   /** The live thread, after handing an expired one to the collector. */

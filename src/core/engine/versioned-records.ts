@@ -97,8 +97,8 @@ export interface WritePlan {
 
 export interface PlanOptions extends WriteOptions {
   readonly prefetched: Prefetched;
-  /** The caller added the key to the index (`index`) after it started reading the head. */
-  readonly indexed?: boolean;
+  /** What `index` answered, called after the caller started reading the head. */
+  readonly indexed?: readonly KvOperation[] | undefined;
 }
 
 export type RemoveOutcome =
@@ -155,11 +155,13 @@ export interface VersionedRecords {
     options: PlanOptions,
   ): Promise<WritePlan | { committed: false; currentVersion: number }>;
   /**
-   * Adds `key` to the index ahead of a `plan` with `indexed`, side by side with the read
-   * of its head: the collector's fence (`collector.ts`) makes this as safe as adding it
-   * after the read, and an entry whose creator never commits is collected.
+   * Indexes `key` ahead of a `plan` given what this answers (`indexed`), side by side with
+   * the read of its head: where transactions are atomic, it reads the leaf and answers
+   * its save for the plan to commit with; elsewhere it writes the leaf and answers
+   * nothing. The collector's fence (`collector.ts`) makes this as safe as adding it after
+   * the read, and an entry whose creator never commits is collected.
    */
-  index(key: string): Promise<void>;
+  index(key: string): Promise<readonly KvOperation[]>;
   /** Commits a tombstone, unless the key is not live or `expectedVersion` does not match. */
   remove(key: string, options?: WriteOptions): Promise<RemoveOutcome>;
   /** Version `version` of the key whose head is `head`, if retained. */
@@ -329,7 +331,11 @@ export function createVersionedRecords(kv: KvStore, options: VersionedRecordsOpt
     value: Json,
     size: number,
     current: HeadEntry | undefined,
-    { expectedVersion, meta, indexed = false }: WriteOptions & { readonly indexed?: boolean },
+    {
+      expectedVersion,
+      meta,
+      indexed,
+    }: WriteOptions & { readonly indexed?: readonly KvOperation[] | undefined },
   ): Promise<WritePlan | { committed: false; currentVersion: number }> {
     const live = current !== undefined && isLive(current.head) ? current.head : undefined;
     if (expectedVersion !== undefined && (live?.version ?? 0) !== expectedVersion) {
@@ -387,9 +393,13 @@ export function createVersionedRecords(kv: KvStore, options: VersionedRecordsOpt
     };
     assertRecordFits(kv, head, size);
     await usage.assertRoomFor(delta);
-    // A caller that added the key itself (`index`) while it read the head skips this,
-    // unless a collector fenced the head meanwhile and may have unlisted it again.
-    if (current?.head.unindexed === true || (current === undefined && !indexed)) await index.add(key);
+    const creates = current === undefined || current.head.unindexed === true;
+    // A caller that indexed the key itself (`index`) while it read the head sends the
+    // leaf's save with the commit, or has written it; written, it is written again if
+    // a collector fenced the head meanwhile and may have unlisted it.
+    if (indexed === undefined ? creates : indexed.length === 0 && current?.head.unindexed === true)
+      await index.add(key);
+    if (creates && indexed !== undefined) operations.unshift(...indexed);
     operations.push({
       op: 'save',
       key: keys.head(key),
@@ -450,7 +460,11 @@ export function createVersionedRecords(kv: KvStore, options: VersionedRecordsOpt
       return planWrite(key, value, jsonByteLength(value), current, options);
     },
 
-    index: (key) => index.add(key),
+    async index(key) {
+      if (kv.traits.atomicTransactions) return [await index.prepareAdd(key)];
+      await index.add(key);
+      return [];
+    },
 
     remove(key, { expectedVersion, meta, prefetched } = {}) {
       let unused = prefetched;
