@@ -104,12 +104,6 @@ export const configSchema = z.object({
     checkpointTtlSeconds: z.coerce.number().int().min(0).default(0),
     /** Checkpoints kept per thread and checkpoint namespace; 0 keeps all. */
     checkpointRetention: z.coerce.number().int().min(0).default(0),
-    /** Bytes of checkpoint records per thread (values offloaded to blobs not counted). */
-    checkpointQuotaBytes: z.coerce
-      .number()
-      .int()
-      .min(0)
-      .default(100 * 1024 * 1024),
   }),
   backups: z
     .object({
@@ -174,7 +168,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
       sharedQuotaBytes: env['AGENTSTATE_SHARED_QUOTA_BYTES'],
       checkpointTtlSeconds: env['AGENTSTATE_CHECKPOINT_TTL_SECONDS'],
       checkpointRetention: env['AGENTSTATE_CHECKPOINT_RETENTION'],
-      checkpointQuotaBytes: env['AGENTSTATE_CHECKPOINT_QUOTA_BYTES'],
     },
     backups: {
       retention: env['AGENTSTATE_BACKUP_RETENTION'],

@@ -82,7 +82,7 @@ export async function langgraphCheckpoints(
             ]),
           },
           notes: [
-            'A put through agentstate is 8 store calls, 7 of them daprd round trips in sequence (see the README, "How checkpoints are stored"); checkpoint-postgres sends its statements over one pooled connection.',
+            'A put through agentstate is 3 store calls, 2 of them daprd round trips in sequence and 1 PostgreSQL commit (see the README, "How checkpoints are stored"), behind the HTTP hop to the worker; checkpoint-postgres sends its statements over one pooled connection.',
             ...rows.flatMap((row) =>
               errorNotes(
                 `${row.op} ${fmt.bytes(row.bytes)} c${row.concurrency}`,

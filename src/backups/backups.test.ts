@@ -45,7 +45,6 @@ const limits = {
   snapshotRetention: 50,
   checkpointTtlSeconds: 0,
   checkpointRetention: 0,
-  checkpointQuotaBytes: 100 * 1024 * 1024,
 };
 
 beforeEach(async () => {

@@ -8,6 +8,7 @@ import { asUsageError } from './exit-codes.ts';
 import { registerServe } from './serve.ts';
 import { registerSession, registerSnapshot } from './session.ts';
 import { registerSubject } from './subject.ts';
+import { registerThreads } from './threads.ts';
 import { registerToken } from './token.ts';
 
 /** The `agentstate` command line: one file per command group, each thin. */
@@ -43,5 +44,6 @@ Exit codes: 0 ok, 1 failure, 2 usage or invalid input, 3 unauthenticated or forb
   registerApprovals(program, io);
   registerAudit(program, io);
   registerBriefing(program, io);
+  registerThreads(program, io);
   return program;
 }

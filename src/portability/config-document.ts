@@ -34,7 +34,9 @@ export const configDocumentSchema = z.strictObject({
     snapshotRetention: limits.shape.snapshotRetention,
     checkpointTtlSeconds: limits.shape.checkpointTtlSeconds,
     checkpointRetention: limits.shape.checkpointRetention,
-    checkpointQuotaBytes: limits.shape.checkpointQuotaBytes,
+    // Documents exported when checkpoints had a quota of their own still import; they
+    // count toward persistentQuotaBytes now.
+    checkpointQuotaBytes: z.int().min(0).exactOptional(),
   }),
   components: z.strictObject({
     stateStore: dapr.stateStore,
@@ -61,7 +63,7 @@ export type ConfigComponents = ConfigDocument['components'];
  * The environment variable of every restorable setting, as `loadConfig` reads it.
  * Exhaustive over the document's limits and components, so a new one must be placed.
  */
-export const limitVariables: Record<keyof ConfigLimits, string> = {
+export const limitVariables: Record<Exclude<keyof ConfigLimits, 'checkpointQuotaBytes'>, string> = {
   sessionIdleTimeoutSeconds: 'AGENTSTATE_SESSION_IDLE_TIMEOUT_SECONDS',
   sessionMaxLifetimeSeconds: 'AGENTSTATE_SESSION_MAX_LIFETIME_SECONDS',
   sessionQuotaBytes: 'AGENTSTATE_SESSION_QUOTA_BYTES',
@@ -72,7 +74,6 @@ export const limitVariables: Record<keyof ConfigLimits, string> = {
   snapshotRetention: 'AGENTSTATE_SNAPSHOT_RETENTION',
   checkpointTtlSeconds: 'AGENTSTATE_CHECKPOINT_TTL_SECONDS',
   checkpointRetention: 'AGENTSTATE_CHECKPOINT_RETENTION',
-  checkpointQuotaBytes: 'AGENTSTATE_CHECKPOINT_QUOTA_BYTES',
 };
 export const componentVariables: Record<keyof ConfigComponents, string> = {
   stateStore: 'AGENTSTATE_STATE_STORE',

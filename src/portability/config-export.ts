@@ -52,7 +52,6 @@ export async function exportInstanceConfig(
       snapshotRetention: config.limits.snapshotRetention,
       checkpointTtlSeconds: config.limits.checkpointTtlSeconds,
       checkpointRetention: config.limits.checkpointRetention,
-      checkpointQuotaBytes: config.limits.checkpointQuotaBytes,
     },
     components: { stateStore, pubsub, broadcastPubsub, blobBinding, secretStore },
     secrets: instanceSecrets,

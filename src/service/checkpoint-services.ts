@@ -16,6 +16,6 @@ export function checkpointsOver(
       blobs,
       defaultTtlSeconds: limits.checkpointTtlSeconds,
       retention: limits.checkpointRetention,
-      quotaBytes: limits.checkpointQuotaBytes,
+      quotaBytes: limits.persistentQuotaBytes,
     });
 }

@@ -30,6 +30,7 @@ import { createStateWriter } from '../portability/state-writer.ts';
 import { watchRoutes } from '../http/routes/watch.ts';
 import { threadRoutes } from '../http/routes/threads.ts';
 import { checkpointsOver } from './checkpoint-services.ts';
+import { startThreadSweep } from '../core/checkpoints/sweep-all.ts';
 import type { Logger } from '../logging.ts';
 import type { KvStore } from '../ports/kv-store.ts';
 import { closeAdapters, openAdapters, type Adapters } from './adapters.ts';
@@ -65,6 +66,9 @@ export interface WorkerOptions {
    */
   readonly capabilities?: readonly Capability[];
 }
+
+/** How often a worker sweeps expired checkpoint threads and what ended lives left. */
+const THREAD_SWEEP_MS = 5 * 60 * 1000;
 
 /** How often a worker writes the agents' last activity it noted (coarse on purpose). */
 const ACTIVITY_FLUSH_MS = 10_000;
@@ -123,6 +127,12 @@ export async function startWorker(
     const live = await createLiveChanges(adapters.bus);
     stops.push(() => live.close());
 
+    const checkpointsOf = checkpointsOver(adapters, config.limits);
+    const sweep = startThreadSweep(adapters.kv, checkpointsOf, THREAD_SWEEP_MS, (error, { tenant, agent }) =>
+      logger.warn({ err: error, tenant, agent }, 'sweep of checkpoint threads failed; retrying at the next'),
+    );
+    stops.push(() => sweep.stop());
+
     const denials = createDenialAudit(adapters.kv);
     const app = createApp({
       logger,
@@ -147,7 +157,7 @@ export async function startWorker(
         watchRoutes({ watches: services.watches, live }),
         sharedRoutes(invoke),
         snapshotRoutes(portability, config.importMaxBytes),
-        threadRoutes(checkpointsOver(adapters, config.limits)),
+        threadRoutes(checkpointsOf),
         adminRoutes(portability, config.importMaxBytes),
         backupRoutes(invoke, services.backups),
         systemRoutes(services, invoke),

@@ -56,13 +56,22 @@ export interface CallCounts {
   byMethod: Record<string, number>;
   keysRead: number;
   conflicts: string[];
+  /**
+   * Calls that started while no other was in flight: the round trips a caller waits for
+   * one after another (calls sent side by side count once).
+   */
+  waits: number;
 }
 
 /** A store that counts the calls passed on (a sidecar round trip each on Dapr). */
 export function countingCalls(inner: KvStore): { store: KvStore; counts: () => CallCounts; reset(): void } {
-  let counts: CallCounts = { calls: 0, byMethod: {}, keysRead: 0, conflicts: [] };
+  const empty = (): CallCounts => ({ calls: 0, byMethod: {}, keysRead: 0, conflicts: [], waits: 0 });
+  let counts = empty();
+  let inFlight = 0;
   async function counted<T>(method: string, keys: readonly string[], run: () => Promise<T>): Promise<T> {
     counts.calls++;
+    if (inFlight === 0) counts.waits++;
+    inFlight++;
     counts.byMethod[method] = (counts.byMethod[method] ?? 0) + 1;
     if (method === 'get' || method === 'getBulk') counts.keysRead += keys.length;
     try {
@@ -70,6 +79,8 @@ export function countingCalls(inner: KvStore): { store: KvStore; counts: () => C
     } catch (error) {
       if (isAppError(error, 'VersionConflict')) counts.conflicts.push(...keys);
       throw error;
+    } finally {
+      inFlight--;
     }
   }
   const store: KvStore = {
@@ -88,6 +99,6 @@ export function countingCalls(inner: KvStore): { store: KvStore; counts: () => C
   return {
     store,
     counts: () => structuredClone(counts),
-    reset: () => (counts = { calls: 0, byMethod: {}, keysRead: 0, conflicts: [] }),
+    reset: () => (counts = empty()),
   };
 }

@@ -322,7 +322,6 @@ function chartSuite(helmPath: string): void {
           snapshotRetention: 5,
           checkpointTtlSeconds: 3600,
           checkpointRetention: 50,
-          checkpointQuotaBytes: 10485760,
         };
         const env = envOf(worker(render({ limits })));
         const config = loadConfig(env);
@@ -337,7 +336,6 @@ function chartSuite(helmPath: string): void {
           snapshotRetention: 5,
           checkpointTtlSeconds: 3600,
           checkpointRetention: 50,
-          checkpointQuotaBytes: 10485760,
         });
       });
     });

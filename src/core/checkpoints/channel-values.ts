@@ -23,8 +23,12 @@ export interface ChannelAt {
 export interface ChannelValues {
   /** Refuses (`InvalidInput`) values that name a blob not uploaded to this thread. */
   assertUploaded(values: readonly SerializedValue[]): Promise<void>;
-  /** Writes the records; `assertUploaded` first. */
-  save(namespace: string, values: ReadonlyArray<ChannelAt & { value: SerializedValue }>): Promise<void>;
+  /**
+   * The saves of the records, for the caller to send with its commit (`assertUploaded`
+   * first). Each is written once per channel and version, so sending one twice, or from
+   * a writer whose commit lost, leaves nothing anybody reads wrong.
+   */
+  saves(namespace: string, values: ReadonlyArray<ChannelAt & { value: SerializedValue }>): KvOperation[];
   /** The values found, by `channelId`. One store call. */
   load(namespace: string, channels: readonly ChannelAt[]): Promise<Map<string, SerializedValue>>;
   /** Deletes the records and their blobs. */
@@ -41,15 +45,8 @@ export function channelValues(
   const keyOf = (namespace: string, at: ChannelAt) =>
     channelValueKey(namespace, at.checkpointNs, at.channel, at.version);
   return {
-    async save(namespace, values) {
-      if (values.length === 0) return;
-      const operations: KvOperation[] = values.map((at) => ({
-        op: 'save',
-        key: keyOf(namespace, at),
-        value: at.value,
-      }));
-      for (const batch of transactionBatches(operations)) await kv.transact(batch);
-    },
+    saves: (namespace, values) =>
+      values.map((at) => ({ op: 'save', key: keyOf(namespace, at), value: at.value })),
 
     assertUploaded: (values) => assertBlobsExist(blobs, owner, values),
 

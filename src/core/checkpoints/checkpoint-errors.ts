@@ -16,20 +16,3 @@ export function threadGone(thread: string, what: string): AppError {
     },
   );
 }
-
-/** `QuotaExceeded` of one thread's checkpoints. */
-export function checkpointQuotaExceeded(used: number, limit: number, requested: number): AppError {
-  return new AppError(
-    'QuotaExceeded',
-    `checkpoint quota of ${limit} bytes per thread exceeded: ${used} used, ${requested} more requested`,
-    {
-      details: { used, limit, requested },
-      recovery: [
-        {
-          action: 'delete_unused',
-          description: 'Delete threads that are no longer needed, or keep fewer checkpoints per thread.',
-        },
-      ],
-    },
-  );
-}

@@ -72,8 +72,34 @@ export function threadOrderKey(createdAt: string, thread: string): string {
 
 /** Where an offloaded value's bytes live in the blob store. */
 export function blobKey(tenant: string, agent: string, thread: string, blob: string): string {
+  return `${blobPrefix(tenant, agent, thread)}${blob}`;
+}
+
+/** Where every offloaded value of a thread, of all its lives, lives in the blob store. */
+export function blobPrefix(tenant: string, agent: string, thread: string): string {
   const threadHash = createHash('sha256').update(thread).digest('hex').slice(0, 32);
-  return `checkpoints/${tenant}/${agent}/${threadHash}/${blob}`;
+  return `checkpoints/${tenant}/${agent}/${threadHash}/`;
+}
+
+/**
+ * The key index of an agent's ended generations, oldest end first, that the sweep
+ * collects again once writers that raced the end can no longer land there.
+ */
+export function deadGenerationsNamespace(tenant: string, agent: string): string {
+  return `${agentPrefix(tenant, agent)}dg/`;
+}
+
+export function deadGenerationKey(endedAt: Date, thread: string, generation: number): string {
+  return `${String(endedAt.getTime()).padStart(16, '0')}/${generation}/${encodeUserKey(thread)}`;
+}
+
+export function parseDeadGenerationKey(key: string): { endedAt: number; generation: number; thread: string } {
+  const [endedAt = '', generation = '', ...thread] = key.split('/');
+  return {
+    endedAt: Number(endedAt),
+    generation: Number(generation),
+    thread: decodeURIComponent(thread.join('/')),
+  };
 }
 
 const MAX_TIME_MS = 8_640_000_000_000_000;

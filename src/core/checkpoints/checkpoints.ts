@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
-import type { KvStore } from '../../ports/kv-store.ts';
+import type { KvOperation, KvStore } from '../../ports/kv-store.ts';
+import { transactionBatches } from '../engine/transaction-batches.ts';
 import type { LargeObjectStore } from '../../storage/large-object-store.ts';
 import type { EngineRuntime } from '../engine/engine-runtime.ts';
 import { engineRuntimeOf } from '../engine/engine-runtime.ts';
@@ -11,10 +12,14 @@ import type { Json } from '../json.ts';
 import { RETRY, retryOnConflict } from '../state/cas-retry.ts';
 import { decodeRecord } from '../state/stored-record.ts';
 import { channelValues, type ChannelValues } from './channel-values.ts';
-import { checkpointQuotaExceeded, threadGone } from './checkpoint-errors.ts';
+import { threadGone } from './checkpoint-errors.ts';
+import { agentUsage } from '../state/agent-usage.ts';
+import { quotaExceeded } from '../state/persistent-errors.ts';
 import {
   blobKey,
+  blobPrefix,
   checkpointKey,
+  deadGenerationsNamespace,
   checkpointPrefix,
   generationNamespace,
   parseCheckpointKey,
@@ -36,7 +41,10 @@ import type {
   ThreadInfo,
   ThreadPage,
 } from './checkpoint-schemas.ts';
+import { checkpointAgents } from './checkpoint-agents.ts';
 import { threadCollection } from './thread-collection.ts';
+import { threadSweep, type SweepResult } from './thread-sweep.ts';
+import { createKeyIndex } from '../state/key-index.ts';
 import {
   asJson,
   threadHeads,
@@ -54,8 +62,16 @@ export interface CheckpointsOptions {
   readonly defaultTtlSeconds?: number;
   /** Checkpoints kept per thread and checkpoint namespace, newest first; 0 keeps all. @default 0 */
   readonly retention?: number;
-  /** Bytes of records one thread may hold (offloaded values not counted). @default 100 MiB */
+  /**
+   * Bytes of the agent's state its checkpoints count toward, with its persistent state
+   * (`agent-usage.ts`): the persistent quota. Offloaded values are not counted. @default 100 MiB
+   */
   readonly quotaBytes?: number;
+  /**
+   * How long after a thread's life ended, or a value was uploaded, the sweep leaves it
+   * alone, for writers still busy with it. @default 10 minutes
+   */
+  readonly sweepGraceMs?: number;
   /** @default () => new Date() */
   readonly now?: () => Date;
   readonly runtime?: EngineRuntime;
@@ -109,6 +125,11 @@ export interface Checkpoints {
   ): Promise<{ blob: string; size_bytes: number }>;
   /** The bytes of an uploaded value. */
   readBlob(thread: string, blob: string): AsyncIterable<Uint8Array>;
+  /**
+   * Deletes the agent's expired threads, collects ended lives again once their grace
+   * passed, and deletes uploaded values that no record names (`thread-sweep.ts`).
+   */
+  sweep(): Promise<SweepResult>;
   /** Waits for the background work started so far (collection, retention). */
   settle(): Promise<void>;
 }
@@ -122,6 +143,7 @@ export function createCheckpoints(kv: KvStore, options: CheckpointsOptions): Che
     retention = 0,
     quotaBytes = 100 * 1024 * 1024,
     now = () => new Date(),
+    sweepGraceMs = 10 * 60 * 1000,
   } = options;
   const runtime = options.runtime ?? engineRuntimeOf(kv);
   const threads: ThreadHeads = threadHeads(kv, { tenant, agent, now, runtime });
@@ -131,13 +153,64 @@ export function createCheckpoints(kv: KvStore, options: CheckpointsOptions): Che
       namespace: generationNamespace(tenant, agent, thread, number),
       retention: 1,
       quotaBytes,
-      exceeded: checkpointQuotaExceeded,
+      exceeded: quotaExceeded,
+      usage: agentUsage(kv, tenant, agent),
       now,
       runtime,
     });
   }
   const valuesOf = (thread: string): ChannelValues => channelValues(kv, blobs, { tenant, agent, thread });
-  const collection = threadCollection({ threads, generation, valuesOf, retention, runtime });
+  const dead = createKeyIndex(kv, { namespace: deadGenerationsNamespace(tenant, agent) });
+  const collection = threadCollection({ threads, generation, valuesOf, retention, runtime, dead, now });
+  const agents = checkpointAgents(kv, runtime);
+  const sweep = threadSweep({
+    threads,
+    collection,
+    dead,
+    generation,
+    valuesOf,
+    blobs,
+    blobPrefix: (thread) => blobPrefix(tenant, agent, thread),
+    now,
+    graceMs: sweepGraceMs,
+  });
+
+  /**
+   * What a writer of `key` in `thread`'s current generation reads, in one request: the
+   * thread head, and the key's head in the generation this worker last saw the thread
+   * in (the first, if none), which the caller checks against the thread head. When the
+   * generation is known, the key goes into its index side by side (`VersionedRecords.index`).
+   */
+  async function readForWrite(thread: string, key: string, alongside: Promise<unknown> | undefined) {
+    const known = threads.lastGeneration(thread);
+    const number = known ?? 1;
+    const threadKeys = threads.heads.readKeys(thread, 'write');
+    const record = await readRecord(thread, number, key, {
+      threadKeys,
+      alongside,
+      index: known !== undefined,
+    });
+    const threadPrefetched = { keys: threadKeys, entries: record.prefetched.entries };
+    const head = (await threads.heads.read(thread, threadPrefetched))?.head;
+    return { record, number, head, live: threads.live(head), threadPrefetched };
+  }
+
+  /** Reads the head of `key` in generation `number` (with `also.threadKeys`), indexing it if asked. */
+  async function readRecord(
+    thread: string,
+    number: number,
+    key: string,
+    also: { threadKeys: string[]; alongside: Promise<unknown> | undefined; index: boolean } | undefined,
+  ) {
+    const records = generation(thread, number);
+    const recordKeys = records.readKeys(key, 'write');
+    const [entries, , indexed] = await Promise.all([
+      kv.getBulk([...(also?.threadKeys ?? []), ...recordKeys]),
+      also?.alongside,
+      also === undefined || also.index ? records.index(key) : undefined,
+    ]);
+    return { records, prefetched: { keys: recordKeys, entries }, indexed };
+  }
 
   /** The live thread, after handing an expired one to the collector. */
   async function liveThread(thread: string): Promise<LiveThread | undefined> {
@@ -148,7 +221,7 @@ export function createCheckpoints(kv: KvStore, options: CheckpointsOptions): Che
   }
 
   return {
-    put(thread, input) {
+    async put(thread, input) {
       const checkpointId = input.checkpoint.id;
       const record: CheckpointRecord = {
         checkpoint: input.checkpoint as Record<string, Json>,
@@ -158,30 +231,18 @@ export function createCheckpoints(kv: KvStore, options: CheckpointsOptions): Che
           : { parent_checkpoint_id: input.parent_checkpoint_id }),
       };
       const key = checkpointKey(input.checkpoint_ns, checkpointId);
-      let written: number | undefined;
+      let uploaded: Promise<unknown> | undefined = Promise.all([
+        valuesOf(thread).assertUploaded(input.new_channel_values.map(({ value }) => value)),
+        agents.register(tenant, agent),
+      ]);
       return retryOnConflict(`put of a checkpoint of thread ${thread}`, async () => {
-        const head = await threads.read(thread);
-        const live = threads.live(head);
+        const read = await readForWrite(thread, key, uploaded);
+        uploaded = undefined;
+        const { head, live } = read;
         if (live === undefined && input.parent_checkpoint_id !== undefined) throw threadGone(thread, 'put');
         const number = live?.generation ?? (head?.version ?? 0) + 1;
-        const records = generation(thread, number);
-        if (written !== number) {
-          await valuesOf(thread).assertUploaded(input.new_channel_values.map(({ value }) => value));
-          // Both only have to be there before the thread head names the checkpoint.
-          await Promise.all([
-            valuesOf(thread).save(
-              records.keys.namespace,
-              input.new_channel_values.map(({ channel, version, value }) => ({
-                checkpointNs: input.checkpoint_ns,
-                channel,
-                version,
-                value,
-              })),
-            ),
-            records.write(key, record as unknown as Json),
-          ]);
-          written = number;
-        }
+        const { records, prefetched, indexed } =
+          number === read.number ? read.record : await readRecord(thread, number, key, undefined);
         const at = now();
         const latest = live?.record.latest[input.checkpoint_ns];
         const previous = live?.record ?? { latest: {}, order_key: threadOrderKey(at.toISOString(), thread) };
@@ -196,26 +257,58 @@ export function createCheckpoints(kv: KvStore, options: CheckpointsOptions): Che
           at,
           input.ttl_seconds ?? live?.record.ttl_seconds ?? defaultTtlSeconds,
         );
-        if (live === undefined) await threads.order.write(next.order_key, { thread_id: thread });
-        const outcome = await threads.heads.write(thread, asJson(next), {
-          expectedVersion: live?.head.version ?? 0,
-        });
-        if (!outcome.committed) {
+        const [checkpointPlan, threadPlan] = await Promise.all([
+          records.plan(key, record as unknown as Json, { prefetched, indexed }),
+          threads.heads.plan(thread, asJson(next), {
+            prefetched: read.threadPrefetched,
+            expectedVersion: live?.head.version ?? 0,
+          }),
+          live === undefined ? threads.order.write(next.order_key, { thread_id: thread }) : undefined,
+        ]);
+        if (!('operations' in threadPlan)) {
           if (live === undefined && head !== undefined && isLive(head)) collection.expire(thread, head);
           return RETRY;
         }
+        if (!('operations' in checkpointPlan)) return RETRY;
+        const saves = valuesOf(thread).saves(
+          records.keys.namespace,
+          input.new_channel_values.map(({ channel, version, value }) => ({
+            checkpointNs: input.checkpoint_ns,
+            channel,
+            version,
+            value,
+          })),
+        );
+        // The thread head's CAS is the commit point: the channel values and the
+        // checkpoint's record only have to be there when it commits, so one request
+        // carries them all, unless they are too large for one.
+        const commit = [...checkpointPlan.operations, ...threadPlan.operations];
+        const batches = [...transactionBatches([...saves, ...commit])];
+        if (batches.length > 1) for (const batch of transactionBatches(saves)) await kv.transact(batch);
+        await kv.transact(batches.length > 1 ? commit : (batches[0] as KvOperation[]));
+        checkpointPlan.afterCommit();
+        threadPlan.afterCommit();
+        threads.remember(thread, number);
         collection.afterPut(thread, number, input.checkpoint_ns);
         return { thread_id: thread, checkpoint_ns: input.checkpoint_ns, checkpoint_id: checkpointId };
       });
     },
 
     async putWrites(thread, input) {
-      const live = await liveThread(thread);
-      if (live === undefined) throw threadGone(thread, 'putWrites');
-      const records = generation(thread, live.generation);
       const key = writesKey(input.checkpoint_ns, input.checkpoint_id, input.task_id);
       return retryOnConflict(`putWrites of thread ${thread}`, async () => {
-        const current = await records.read(key);
+        const read = await readForWrite(thread, key, undefined);
+        const { head, live } = read;
+        if (live === undefined) {
+          if (head !== undefined && isLive(head)) collection.expire(thread, head);
+          throw threadGone(thread, 'putWrites');
+        }
+        const { records, prefetched, indexed } =
+          live.generation === read.number
+            ? read.record
+            : await readRecord(thread, live.generation, key, undefined);
+        threads.remember(thread, live.generation);
+        const current = await records.read(key, prefetched);
         const existing: TaskWritesRecord | undefined =
           current === undefined || !isLive(current.head)
             ? undefined
@@ -234,10 +327,15 @@ export function createCheckpoints(kv: KvStore, options: CheckpointsOptions): Che
           task_path: input.task_path,
           writes: [...byIndex.values()],
         };
-        const outcome = await records.write(key, merged, {
+        const plan = await records.plan(key, merged, {
+          prefetched,
+          indexed,
           expectedVersion: current !== undefined && isLive(current.head) ? current.head.version : 0,
         });
-        return outcome.committed ? { stored: input.writes.length } : RETRY;
+        if (!('operations' in plan)) return RETRY;
+        await kv.transact(plan.operations);
+        plan.afterCommit();
+        return { stored: input.writes.length };
       });
     },
 
@@ -295,11 +393,16 @@ export function createCheckpoints(kv: KvStore, options: CheckpointsOptions): Che
       }
     },
 
-    async deleteThread(thread) {
-      const outcome = await threads.heads.remove(thread);
-      if (!outcome.removed) return { deleted: false };
-      collection.collect(thread, outcome.previous);
-      return { deleted: threads.live(outcome.previous) !== undefined };
+    deleteThread(thread) {
+      return retryOnConflict(`delete of thread ${thread}`, async () => {
+        const head = await threads.read(thread);
+        if (head === undefined || !isLive(head)) return { deleted: false };
+        await collection.ending(thread, head);
+        const outcome = await threads.heads.remove(thread, { expectedVersion: head.version });
+        if (!outcome.removed) return RETRY;
+        collection.collect(thread, outcome.previous);
+        return { deleted: threads.live(outcome.previous) !== undefined };
+      });
     },
 
     async listThreads({ limit, cursor }) {
@@ -393,6 +496,8 @@ export function createCheckpoints(kv: KvStore, options: CheckpointsOptions): Che
     },
 
     readBlob: (thread, blob) => blobs.read(blobKey(tenant, agent, thread, blob)),
+
+    sweep,
 
     settle: () => runtime.background.settle(),
   };

@@ -4,10 +4,11 @@ import type { VersionedRecords } from '../engine/versioned-records.ts';
 import { decodeRecord } from '../state/stored-record.ts';
 import { ignoringConflict } from '../state/cas-retry.ts';
 import { channelId, type ChannelValues } from './channel-values.ts';
-import { checkpointPrefix, parseCheckpointKey, writesPrefix } from './checkpoint-keys.ts';
+import { checkpointPrefix, deadGenerationKey, parseCheckpointKey, writesPrefix } from './checkpoint-keys.ts';
 import { taskWritesRecordSchema } from './checkpoint-records.ts';
 import { channelsOf, decodeCheckpoint } from './checkpoint-reads.ts';
 import type { ThreadHeads } from './thread-heads.ts';
+import type { KeyIndex } from '../state/key-index.ts';
 
 // Records of one generation removed per index page.
 const PAGE = 100;
@@ -20,6 +21,9 @@ export interface ThreadCollectionOptions {
   readonly valuesOf: (thread: string) => ChannelValues;
   readonly retention: number;
   readonly runtime: EngineRuntime;
+  /** The agent's ended generations, for the sweep to collect again (`deadGenerationKey`). */
+  readonly dead: KeyIndex;
+  readonly now: () => Date;
 }
 
 /**
@@ -29,7 +33,7 @@ export interface ThreadCollectionOptions {
  * dead worker left half done is finished by the next that meets it.
  */
 export function threadCollection(options: ThreadCollectionOptions) {
-  const { threads, generation, valuesOf, retention, runtime } = options;
+  const { threads, generation, valuesOf, retention, runtime, dead, now } = options;
 
   async function removeCheckpoint(
     thread: string,
@@ -68,6 +72,16 @@ export function threadCollection(options: ThreadCollectionOptions) {
   }
 
   return {
+    /** Removes every record of one generation, with their channel values and blobs. Idempotent. */
+    collectGeneration,
+
+    /**
+     * Records that the life of `thread` in `head`'s generation ends now: call before the
+     * commit that ends it, so that the sweep finds the generation even if this worker
+     * dies before collecting it, and collects it again after writers that raced the end.
+     */
+    ending: (thread: string, head: Head) => dead.add(deadGenerationKey(now(), thread, head.since)),
+
     /** Removes what the life of `thread` that ended with `head` wrote. */
     collect(thread: string, head: Head): void {
       runtime.background.run(`collection of thread ${thread}`, async () => {
@@ -80,10 +94,18 @@ export function threadCollection(options: ThreadCollectionOptions) {
 
     /** Deletes an expired thread's head, unless a writer revived it, then collects it. */
     expire(thread: string, head: Head): void {
-      runtime.background.run(`expiry of thread ${thread}`, async () => {
-        const outcome = await threads.heads.remove(thread, { expectedVersion: head.version });
-        if (outcome.removed) this.collect(thread, outcome.previous);
-      });
+      runtime.background.run(
+        `expiry of thread ${thread}`,
+        async () => void (await this.expireNow(thread, head)),
+      );
+    },
+
+    /** `expire`, answering once the head is gone (the collection follows in the background). */
+    async expireNow(thread: string, head: Head): Promise<boolean> {
+      await this.ending(thread, head);
+      const outcome = await threads.heads.remove(thread, { expectedVersion: head.version });
+      if (outcome.removed) this.collect(thread, outcome.previous);
+      return outcome.removed;
     },
 
     /** Removes an order entry whose thread is gone or started a new life. */
@@ -118,3 +140,5 @@ export function threadCollection(options: ThreadCollectionOptions) {
     },
   };
 }
+
+export type ThreadCollection = ReturnType<typeof threadCollection>;

@@ -1,5 +1,5 @@
 import type { KvStore } from '../../ports/kv-store.ts';
-import type { EngineRuntime } from '../engine/engine-runtime.ts';
+import { engineRuntimeOf, type EngineRuntime } from '../engine/engine-runtime.ts';
 import { isLive, type Head } from '../engine/head-record.ts';
 import { createVersionedRecords, type VersionedRecords } from '../engine/versioned-records.ts';
 import { AppError } from '../errors.ts';
@@ -24,7 +24,16 @@ export interface ThreadHeads {
   read(thread: string): Promise<Head | undefined>;
   /** The live thread of `head`: `undefined` for a tombstone or an expired thread. */
   live(head: Head | undefined): LiveThread | undefined;
+  /**
+   * The generation this worker last saw `thread` in, if it remembers: a writer reads the
+   * records it will write there in the same request as the thread head, and checks.
+   */
+  lastGeneration(thread: string): number | undefined;
+  remember(thread: string, generation: number): void;
 }
+
+// Threads whose generation a worker remembers per agent; a forgotten one costs a read.
+const GENERATIONS_KEPT = 10_000;
 
 export function threadHeads(
   kv: KvStore,
@@ -41,6 +50,11 @@ export function threadHeads(
     ...(runtime === undefined ? {} : { runtime }),
   };
   const heads = createVersionedRecords(kv, { ...common, namespace: threadsNamespace(tenant, agent) });
+  const generations = (runtime ?? engineRuntimeOf(kv)).singleton(
+    'thread-generations',
+    threadsNamespace(tenant, agent),
+    () => new Map<string, number>(),
+  );
   const order = createVersionedRecords(kv, { ...common, namespace: threadOrderNamespace(tenant, agent) });
   return {
     heads,
@@ -58,6 +72,12 @@ export function threadHeads(
       if (record.expires_at !== undefined && Date.parse(record.expires_at) <= now().getTime())
         return undefined;
       return { head, record, generation: head.since };
+    },
+    lastGeneration: (thread) => generations.get(thread),
+    remember(thread, generation) {
+      generations.delete(thread);
+      generations.set(thread, generation);
+      if (generations.size > GENERATIONS_KEPT) generations.delete(generations.keys().next().value as string);
     },
   };
 }

@@ -32,6 +32,14 @@ export interface VersionedRecordsOptions {
   readonly quotaBytes: number;
   /** The error that refuses a write: `used` bytes stored, `requested` more would pass `limit`. */
   readonly exceeded: (used: number, limit: number, requested: number) => AppError;
+  /**
+   * The counter this namespace's sizes go to, when several namespaces share one quota
+   * (an agent's persistent state and its checkpoints): the namespace whose `u/` shards
+   * hold it, and a scan of every head of all those namespaces, which a recount sums.
+   * Every namespace sharing it passes the same three, and the same `quotaBytes`.
+   * @default this namespace's own shards and heads
+   */
+  readonly usage?: { readonly namespace: string; readonly scanHeads: () => AsyncIterable<Head[]> };
   /** Every record this writes expires this many seconds later (session state). */
   readonly ttlSeconds?: number;
   /** @default () => new Date() */
@@ -75,6 +83,24 @@ export type WriteOutcome =
   | { readonly committed: true; readonly head: Head; readonly previous: Head | undefined }
   | { readonly committed: false; readonly currentVersion: number };
 
+/**
+ * A write ready to commit: `operations` are its one request, the head CAS last; the
+ * caller may send them with other operations (see `VersionedRecords.plan`), and calls
+ * `afterCommit` once they committed.
+ */
+export interface WritePlan {
+  readonly operations: KvOperation[];
+  readonly head: Head;
+  readonly previous: Head | undefined;
+  afterCommit(): void;
+}
+
+export interface PlanOptions extends WriteOptions {
+  readonly prefetched: Prefetched;
+  /** What `index` answered, called after the caller started reading the head. */
+  readonly indexed?: readonly KvOperation[] | undefined;
+}
+
 export type RemoveOutcome =
   | { readonly removed: true; readonly tombstone: Head; readonly previous: Head }
   | { readonly removed: false; readonly currentVersion: number };
@@ -116,6 +142,26 @@ export interface VersionedRecords {
   read(key: string, prefetched?: Prefetched): Promise<HeadEntry | undefined>;
   /** Commits `value` as the key's next version, unless `expectedVersion` does not match. */
   write(key: string, value: Json, options?: WriteOptions): Promise<WriteOutcome>;
+  /**
+   * `write` without the request: the operations that commit `value` on the head read in
+   * `prefetched`, for a caller that commits several keys in one request. It sends them
+   * with `kv.transact` and calls `afterCommit`; a `VersionConflict` means it reads
+   * afresh and plans again. The quota check and, for a create, the index add (unless
+   * `indexed`) run here.
+   */
+  plan(
+    key: string,
+    value: Json,
+    options: PlanOptions,
+  ): Promise<WritePlan | { committed: false; currentVersion: number }>;
+  /**
+   * Indexes `key` ahead of a `plan` given what this answers (`indexed`), side by side with
+   * the read of its head: where transactions are atomic, it reads the leaf and answers
+   * its save for the plan to commit with; elsewhere it writes the leaf and answers
+   * nothing. The collector's fence (`collector.ts`) makes this as safe as adding it after
+   * the read, and an entry whose creator never commits is collected.
+   */
+  index(key: string): Promise<readonly KvOperation[]>;
   /** Commits a tombstone, unless the key is not live or `expectedVersion` does not match. */
   remove(key: string, options?: WriteOptions): Promise<RemoveOutcome>;
   /** Version `version` of the key whose head is `head`, if retained. */
@@ -150,10 +196,10 @@ export function createVersionedRecords(kv: KvStore, options: VersionedRecordsOpt
   const index = createKeyIndex(kv, { namespace });
   const ttl = ttlSeconds === undefined ? {} : { ttlSeconds };
   const usage = usageShards(kv, runtime, {
-    namespace,
+    namespace: options.usage?.namespace ?? namespace,
     quotaBytes,
     exceeded,
-    scanHeads,
+    scanHeads: options.usage?.scanHeads ?? scanHeads,
     // Usage timing is compared across workers, so it runs on the wall clock, not on
     // the clock that stamps records (which tests set).
     now: Date.now,
@@ -274,6 +320,103 @@ export function createVersionedRecords(kv: KvStore, options: VersionedRecordsOpt
     return delta === 0 ? {} : { pending: { id: newIntentId(), delta, at: Date.now() } };
   }
 
+  /**
+   * Everything a write commits with, but not sent: the operations of its one request
+   * (the head CAS last) and what to run once they committed. No retry here: a lost race
+   * shows as `committed: false` only when `expectedVersion` says so, and as a
+   * `VersionConflict` of the request otherwise.
+   */
+  async function planWrite(
+    key: string,
+    value: Json,
+    size: number,
+    current: HeadEntry | undefined,
+    {
+      expectedVersion,
+      meta,
+      indexed,
+    }: WriteOptions & { readonly indexed?: readonly KvOperation[] | undefined },
+  ): Promise<WritePlan | { committed: false; currentVersion: number }> {
+    const live = current !== undefined && isLive(current.head) ? current.head : undefined;
+    if (expectedVersion !== undefined && (live?.version ?? 0) !== expectedVersion) {
+      if (current !== undefined) met(current.head);
+      return { committed: false, currentVersion: live?.version ?? 0 };
+    }
+    const version = (current?.head.version ?? 0) + 1;
+    if (version > MAX_VERSION)
+      throw new AppError(
+        'DatabaseError',
+        `key ${JSON.stringify(key)} has used up its ${MAX_VERSION} versions`,
+      );
+    const operations: KvOperation[] = [];
+    let since = version;
+    let prunedBelow = version;
+    if (live !== undefined) {
+      since = live.since;
+      if (retention > 1)
+        operations.push({
+          op: 'save',
+          key: keys.history(key, live.version),
+          value: versionOf(live),
+          options: ttl,
+        });
+      const floor = Math.max(since, version - retention + 1);
+      prunedBelow = Math.max(live.pruned_below, Math.min(floor, live.pruned_below + PRUNE_PER_WRITE));
+      for (let old = live.pruned_below; old < prunedBelow; old++)
+        operations.push({ op: 'delete', key: keys.history(key, old) });
+    } else if (current !== undefined && current.head.pruned_below < current.head.version) {
+      // A tombstone whose history the collector has not removed yet: its old life
+      // ends here, so the new one's records cannot be mistaken for it.
+      const from = Math.max(current.head.pruned_below, current.head.version - 2 * retention);
+      for (let old = from; old < current.head.version; old++)
+        operations.push({ op: 'delete', key: keys.history(key, old) });
+    }
+    const at = now().toISOString();
+    const delta = size - (live?.size_bytes ?? 0);
+    const { id, ...changes } = followUpsAfter(current?.head, {
+      version,
+      updated_at: at,
+      ...(meta === undefined ? {} : { meta }),
+    });
+    const head: Head = {
+      key,
+      value,
+      version,
+      since,
+      pruned_below: prunedBelow,
+      created_at: live?.created_at ?? at,
+      updated_at: at,
+      size_bytes: size,
+      ...intentFor(delta),
+      ...(meta === undefined ? {} : { meta }),
+      ...changes,
+    };
+    assertRecordFits(kv, head, size);
+    await usage.assertRoomFor(delta);
+    const creates = current === undefined || current.head.unindexed === true;
+    // A caller that indexed the key itself (`index`) while it read the head sends the
+    // leaf's save with the commit, or has written it; written, it is written again if
+    // a collector fenced the head meanwhile and may have unlisted it.
+    if (indexed === undefined ? creates : indexed.length === 0 && current?.head.unindexed === true)
+      await index.add(key);
+    if (creates && indexed !== undefined) operations.unshift(...indexed);
+    operations.push({
+      op: 'save',
+      key: keys.head(key),
+      value: head,
+      options: { ...(current === undefined ? { ifAbsent: true } : { etag: current.etag }), ...ttl },
+    });
+    return {
+      operations,
+      head,
+      previous: live,
+      afterCommit() {
+        usage.enqueue(key, intentsAfter(current?.head, head));
+        committed(key, id);
+      },
+    };
+  }
+
   const loader = bulkLoader(kv, {
     keys,
     index,
@@ -296,80 +439,31 @@ export function createVersionedRecords(kv: KvStore, options: VersionedRecordsOpt
       return entry;
     },
 
-    write(key, value, { expectedVersion, meta, prefetched } = {}) {
+    write(key, value, options = {}) {
       const size = jsonByteLength(value);
-      let unused = prefetched;
+      let unused = options.prefetched;
       return retryOnConflict(`write of ${keys.head(key)}`, async (): Promise<WriteOutcome> => {
         const current = await readForWrite(key, unused);
         unused = undefined;
-        const live = current !== undefined && isLive(current.head) ? current.head : undefined;
-        if (expectedVersion !== undefined && (live?.version ?? 0) !== expectedVersion) {
-          if (current !== undefined) met(current.head);
-          return { committed: false, currentVersion: live?.version ?? 0 };
-        }
-        const version = (current?.head.version ?? 0) + 1;
-        if (version > MAX_VERSION)
-          throw new AppError(
-            'DatabaseError',
-            `key ${JSON.stringify(key)} has used up its ${MAX_VERSION} versions`,
-          );
-        const operations: KvOperation[] = [];
-        let since = version;
-        let prunedBelow = version;
-        if (live !== undefined) {
-          since = live.since;
-          if (retention > 1)
-            operations.push({
-              op: 'save',
-              key: keys.history(key, live.version),
-              value: versionOf(live),
-              options: ttl,
-            });
-          const floor = Math.max(since, version - retention + 1);
-          prunedBelow = Math.max(live.pruned_below, Math.min(floor, live.pruned_below + PRUNE_PER_WRITE));
-          for (let old = live.pruned_below; old < prunedBelow; old++)
-            operations.push({ op: 'delete', key: keys.history(key, old) });
-        } else if (current !== undefined && current.head.pruned_below < current.head.version) {
-          // A tombstone whose history the collector has not removed yet: its old life
-          // ends here, so the new one's records cannot be mistaken for it.
-          const from = Math.max(current.head.pruned_below, current.head.version - 2 * retention);
-          for (let old = from; old < current.head.version; old++)
-            operations.push({ op: 'delete', key: keys.history(key, old) });
-        }
-        const at = now().toISOString();
-        const delta = size - (live?.size_bytes ?? 0);
-        const { id, ...changes } = followUpsAfter(current?.head, {
-          version,
-          updated_at: at,
-          ...(meta === undefined ? {} : { meta }),
-        });
-        const head: Head = {
-          key,
-          value,
-          version,
-          since,
-          pruned_below: prunedBelow,
-          created_at: live?.created_at ?? at,
-          updated_at: at,
-          size_bytes: size,
-          ...intentFor(delta),
-          ...(meta === undefined ? {} : { meta }),
-          ...changes,
-        };
-        assertRecordFits(kv, head, size);
-        await usage.assertRoomFor(delta);
-        if (current === undefined || current.head.unindexed === true) await index.add(key);
-        operations.push({
-          op: 'save',
-          key: keys.head(key),
-          value: head,
-          options: { ...(current === undefined ? { ifAbsent: true } : { etag: current.etag }), ...ttl },
-        });
-        await kv.transact(operations);
-        usage.enqueue(key, intentsAfter(current?.head, head));
-        committed(key, id);
-        return { committed: true, head, previous: live };
+        const plan = await planWrite(key, value, size, current, options);
+        if (!('operations' in plan)) return plan;
+        await kv.transact(plan.operations);
+        plan.afterCommit();
+        return { committed: true, head: plan.head, previous: plan.previous };
       });
+    },
+
+    async plan(key, value, options) {
+      const { keys: wanted, entries } = options.prefetched;
+      if (usage.shardKeys.every((shard) => wanted.includes(shard))) usage.absorb(entries);
+      const current = headIn(key, entries);
+      return planWrite(key, value, jsonByteLength(value), current, options);
+    },
+
+    async index(key) {
+      if (kv.traits.atomicTransactions) return [await index.prepareAdd(key)];
+      await index.add(key);
+      return [];
     },
 
     remove(key, { expectedVersion, meta, prefetched } = {}) {

@@ -205,3 +205,20 @@ describe('key index', () => {
     }
   });
 });
+
+describe('key index: an add prepared for a caller to commit', () => {
+  it('adds nothing until the caller sends it, and fails the request if the leaf changed meanwhile', async () => {
+    const index = createKeyIndex(kv, { namespace, maxLeafKeys: 4 });
+    for (const key of ['a', 'b', 'c', 'd']) await index.add(key);
+    // The leaf is full: preparing splits it first, and the save lands in the right half.
+    const save = await index.prepareAdd('e');
+    expect(await index.has('e')).toBe(false);
+    await kv.transact([save]);
+    expect(await listAll(index)).toEqual(['a', 'b', 'c', 'd', 'e']);
+
+    const stale = await index.prepareAdd('f');
+    await index.add('ee');
+    await expect(kv.transact([stale])).rejects.toMatchObject({ code: 'VersionConflict' });
+    expect(await listAll(index)).toEqual(['a', 'b', 'c', 'd', 'e', 'ee']);
+  });
+});

@@ -28,6 +28,13 @@ import { indexDirectoryCache, type DirectoryEntry } from './index-directory-cach
 export interface KeyIndex {
   /** Adds `key`. Always rewrites the leaf that holds it (see above). */
   add(key: string): Promise<void>;
+  /**
+   * Reads the leaf that holds `key` and answers the save that adds it, unsent, for a
+   * caller whose store's transactions are atomic to commit in one request with its own
+   * operations: if the leaf changed meanwhile, the whole request fails with
+   * `VersionConflict` and the caller starts over. A full leaf is split first.
+   */
+  prepareAdd(key: string): Promise<KvOperation>;
   /** Adds many keys, one CAS per leaf they fall in: the bulk-load path. */
   addMany(keys: readonly string[]): Promise<void>;
   /** Removes `key`; removing an absent key changes nothing. */
@@ -157,15 +164,18 @@ export function createKeyIndex(kv: KvStore, { namespace, maxLeafKeys = 128 }: Ke
     return current;
   }
 
-  async function saveLeaf(entry: LeafEntry, leaf: Leaf): Promise<void> {
-    const operation: KvOperation = {
+  function leafSave(entry: LeafEntry, leaf: Leaf): KvOperation {
+    return {
       op: 'save',
       key: leafKey(entry.id),
       value: leaf,
       options: entry.etag === undefined ? { ifAbsent: true } : { etag: entry.etag },
     };
+  }
+
+  async function saveLeaf(entry: LeafEntry, leaf: Leaf): Promise<void> {
     // A one-operation transaction: the new ETag is never needed, so no read-back.
-    await kv.transact([operation]);
+    await kv.transact([leafSave(entry, leaf)]);
   }
 
   /** Splits a full leaf; the caller retries its change on whichever half holds its key. */
@@ -244,6 +254,23 @@ export function createKeyIndex(kv: KvStore, { namespace, maxLeafKeys = 128 }: Ke
 
   return {
     add: (key) => updateLeafOf(key, (keys) => (keys.includes(key) ? keys : insertSorted(keys, [key]))),
+
+    async prepareAdd(key) {
+      for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+        const entry = await locate(key);
+        const keys = entry.leaf.keys.includes(key) ? entry.leaf.keys : insertSorted(entry.leaf.keys, [key]);
+        if (!isFull(keys)) return leafSave(entry, { ...entry.leaf, keys });
+        try {
+          await split(entry);
+        } catch (error) {
+          if (!isAppError(error, 'VersionConflict')) throw error;
+        }
+      }
+      throw new AppError(
+        'DatabaseError',
+        `index of ${namespace} stayed contended after ${MAX_ATTEMPTS} attempts`,
+      );
+    },
 
     async addMany(keys) {
       let pending = [...new Set(keys)].sort(compareKeys);

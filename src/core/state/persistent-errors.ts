@@ -25,15 +25,22 @@ export function keyNotFound(
   });
 }
 
-/** `QuotaExceeded`: `used` bytes are stored, `requested` more would pass `limit`. */
+/**
+ * `QuotaExceeded` of the agent's state, persistent values and checkpoints together
+ * (`agent-usage.ts`): `used` bytes are stored, `requested` more would pass `limit`.
+ */
 export function quotaExceeded(used: number, limit: number, requested: number): AppError {
   return new AppError(
     'QuotaExceeded',
-    `persistent state quota of ${limit} bytes exceeded: ${used} used, ${requested} more requested`,
+    `agent state quota of ${limit} bytes (persistent state and checkpoints) exceeded: ${used} used, ${requested} more requested`,
     {
       details: { used, limit, requested },
       recovery: [
-        { action: 'delete_unused', description: 'Use state.persistent.delete to remove unneeded keys.' },
+        {
+          action: 'delete_unused',
+          description:
+            'Use state.persistent.delete to remove unneeded keys, or delete unneeded checkpoint threads.',
+        },
         {
           action: 'request_increase',
           description: 'Use alerts.send to request a quota increase from the supervisor.',

@@ -6,6 +6,7 @@ import { isLive, type Head, type HistoryRecord } from '../engine/head-record.ts'
 import { createVersionedRecords } from '../engine/versioned-records.ts';
 import { keyNotFound, quotaExceeded } from './persistent-errors.ts';
 import { assertJsonValue, assertWholeNumber, MAX_PAGE_LIMIT } from './persistent-input.ts';
+import { agentUsage } from './agent-usage.ts';
 import { persistentNamespace } from './persistent-keys.ts';
 import type {
   PersistentDeleteResult,
@@ -22,7 +23,10 @@ export interface PersistentStateOptions {
   readonly agent: string;
   /** Versions kept per key, counting the current one. @default 100 */
   readonly retention?: number;
-  /** Bytes of live values' JSON the agent may store. @default 100 MiB */
+  /**
+   * Bytes of the agent's state (its persistent values and its checkpoints, `agent-usage.ts`)
+   * the agent may store. @default 100 MiB
+   */
   readonly quotaBytes?: number;
   /** The clock that stamps `created_at` and `updated_at`. @default () => new Date() */
   readonly now?: () => Date;
@@ -107,6 +111,7 @@ export function createPersistentState(kv: KvStore, options: PersistentStateOptio
     retention,
     quotaBytes,
     exceeded: quotaExceeded,
+    usage: agentUsage(kv, tenant, agent),
     ...(now === undefined ? {} : { now }),
     ...(runtime === undefined ? {} : { runtime }),
   });
