@@ -16,6 +16,8 @@ import type { Adapters } from '../service/adapters.ts';
 import { createAuditTrail } from '../core/state/shared-audit.ts';
 import { createStateServices } from '../service/state-services.ts';
 import { expectAppError } from '../testing/conformance/assertions.ts';
+import { newBackupId } from './backup-ids.ts';
+import { createBackupJobs } from './backup-jobs.ts';
 import type { BackupManifest } from './backup-manifest.ts';
 
 // Backups over the embedded adapters: a real SQLite store, a real folder of blobs and
@@ -219,6 +221,36 @@ describe('backups: create, list, restore', () => {
     env['AGENTSTATE_SECRET_AGENTSTATE_VAULT_KEY'] = '';
     await expectAppError(services.backups.create(operator), 'VaultLocked');
     expect((await services.backups.list(operator)).count).toBe(2);
+  });
+
+  it("collects the data of a job whose worker died at the next backup, never a running job's", async () => {
+    await seed();
+    const complete = await backUp();
+    const hourAgo = new Date(Date.now() - 3_600_000);
+    /** A job record as its worker last wrote it at `at`, with one part of data. */
+    async function jobWithData(at: Date): Promise<string> {
+      const id = newBackupId(at);
+      await createBackupJobs(adapters.kv, 30_000, () => at).create({
+        backup_id: id,
+        tenant: 't1',
+        scope: 'full',
+        status: 'running',
+        created_at: at.toISOString(),
+        updated_at: at.toISOString(),
+        file_size_bytes: 1,
+      });
+      await adapters.blobs.put(`backups/${id}/data.parts/w/00000`, randomBytes(64));
+      return id;
+    }
+    const killed = await jobWithData(hourAgo);
+    const running = await jobWithData(new Date());
+    expect((await services.backups.status(operator, killed)).status).toBe('failed');
+
+    const next = await backUp();
+    expect(await dataParts(adapters.blobs, killed)).toEqual([]);
+    expect(await dataParts(adapters.blobs, running)).toHaveLength(1);
+    for (const id of [complete, next])
+      expect(await services.backups.verify(operator, id, 100)).toMatchObject({ verified: true });
   });
 
   it('removes a backup that does not read back, marks its job failed and keeps the older ones', async () => {

@@ -62,6 +62,7 @@ export function createStateServices(
     watches: createWatches(adapters.kv, sessions),
     backups: createBackups({
       blobs: adapters.blobs,
+      kv: adapters.kv,
       vault: createVault(adapters.secrets, vaultSecret),
       source: (tenant) => ({
         persistent: (agent) => persistent(tenant, agent),
