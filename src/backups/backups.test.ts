@@ -13,6 +13,8 @@ import type { StateServices } from '../capabilities/state-services.ts';
 import type { Caller } from '../core/identity/caller.ts';
 import type { BlobStore } from '../ports/blob-store.ts';
 import type { Adapters } from '../service/adapters.ts';
+import { agentDirectory } from '../core/state/agent-directory.ts';
+import { createPersistentState } from '../core/state/persistent-state.ts';
 import { createAuditTrail } from '../core/state/shared-audit.ts';
 import { createStateServices } from '../service/state-services.ts';
 import { expectAppError } from '../testing/conformance/assertions.ts';
@@ -221,6 +223,36 @@ describe('backups: create, list, restore', () => {
     env['AGENTSTATE_SECRET_AGENTSTATE_VAULT_KEY'] = '';
     await expectAppError(services.backups.create(operator), 'VaultLocked');
     expect((await services.backups.list(operator)).count).toBe(2);
+  });
+
+  it('finds an agent whose state predates the agent directory once it was active, and keeps it listed', async () => {
+    await seed();
+    // Written as an agentstate older than the directory did: no directory entry.
+    const older = createPersistentState(adapters.kv, {
+      tenant: 't1',
+      agent: 'old-timer',
+      retention: 100,
+      quotaBytes: 1024 * 1024,
+    });
+    await older.set('memory', 'from before the directory');
+    await older.settle();
+    const missed = await backUp();
+    await services.persistent('t1', 'old-timer').delete('memory');
+    const restoredBefore = await services.backups.restore(operator, missed);
+    expect(restoredBefore.agents_restored).not.toContain('old-timer');
+
+    await older.set('memory', 'from before the directory');
+    services.activity.touch('t1', 'old-timer', new Date());
+    await services.activity.flush();
+    const found = await backUp();
+    await services.persistent('t1', 'old-timer').delete('memory');
+    expect((await services.backups.restore(operator, found)).agents_restored).toContain('old-timer');
+    expect((await services.persistent('t1', 'old-timer').get('memory')).value).toBe(
+      'from before the directory',
+    );
+    const directory: string[] = [];
+    for await (const agent of agentDirectory(adapters.kv, 't1').list()) directory.push(agent);
+    expect(directory).toContain('old-timer');
   });
 
   it("collects the data of a job whose worker died at the next backup, never a running job's", async () => {

@@ -1,3 +1,4 @@
+import { agentsWithBackfill } from '../backups/backup-agents.ts';
 import { createBackups, type BackupsOptions } from '../backups/backups.ts';
 import { createVault } from '../backups/vault.ts';
 import type { StateServices } from '../capabilities/state-services.ts';
@@ -54,6 +55,7 @@ export function createStateServices(
   const audit = (tenant: string) =>
     createAuditTrail(adapters.kv, tenant, { retentionDays: limits.auditRetentionDays });
   const objects = createLargeObjectStore(adapters.blobs);
+  const activity = createActivityTracker(adapters.kv);
   const { vaultSecret, retention, chunkBytes, observe, report } = backups;
   return {
     sessions,
@@ -67,7 +69,10 @@ export function createStateServices(
       source: (tenant) => ({
         persistent: (agent) => persistent(tenant, agent),
         shared: () => shared(tenant),
-        agents: () => agentDirectory(adapters.kv, tenant).list(),
+        agents: () =>
+          agentsWithBackfill(agentDirectory(adapters.kv, tenant), async () =>
+            (await activity.agents(tenant)).map(({ agent }) => agent),
+          ),
       }),
       audit,
       ...(retention === undefined ? {} : { retention }),
@@ -77,7 +82,7 @@ export function createStateServices(
     }),
     approvals: (tenant) => createApprovalStore(adapters.kv, tenant),
     audit,
-    activity: createActivityTracker(adapters.kv),
+    activity,
     journal: (tenant) => createJournal(adapters.kv, tenant, { retentionDays: limits.auditRetentionDays }),
     systemSnapshots: (tenant) =>
       createSystemSnapshotStore(adapters.kv, objects, tenant, { retention: limits.snapshotRetention }),
