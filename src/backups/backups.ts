@@ -152,11 +152,15 @@ export function createBackups(options: BackupsOptions): Backups {
     return manifest;
   }
 
-  /** Writes a backup of `scope` now; the job record follows it. */
+  /**
+   * Writes a backup of `scope` now, then runs `check` on it (the read-back); the job
+   * record is refreshed all along, since a read-back of a large backup takes minutes too.
+   */
   async function backUp(
     tenant: string,
     scope: string,
     { job, recorder }: StartedJob,
+    check: (manifest: BackupManifest) => Promise<void> = async () => undefined,
   ): Promise<BackupManifest> {
     let written = 0;
     // A status write that fails only delays what a follower sees.
@@ -182,10 +186,11 @@ export function createBackups(options: BackupsOptions): Backups {
           if (first) refresh();
         },
       });
+      observe({ kind: 'backup', scope, at: now() });
+      await check(manifest);
     } finally {
       clearInterval(heartbeat);
     }
-    observe({ kind: 'backup', scope, at: now() });
     return manifest;
   }
 
@@ -193,8 +198,7 @@ export function createBackups(options: BackupsOptions): Backups {
     const { job, recorder } = started;
     const tenant = caller.tenant;
     try {
-      const manifest = await backUp(tenant, scope, started);
-      if (verifyAfterBackup) await verifyNew(manifest);
+      const manifest = await backUp(tenant, scope, started, verifyAfterBackup ? verifyNew : undefined);
       await recorder.save({
         ...job,
         status: 'complete',
