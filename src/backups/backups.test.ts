@@ -255,6 +255,37 @@ describe('backups: create, list, restore', () => {
     expect(directory).toContain('old-timer');
   });
 
+  it('keeps a job live while it verifies the backup it wrote, however long that takes', async () => {
+    await seed();
+    let writing = true;
+    const slowReads: BlobStore = {
+      ...adapters.blobs,
+      async get(key) {
+        // The read-back takes many heartbeats; the job must stay live through it.
+        if (!writing && key.includes('.parts/')) await new Promise((resolve) => setTimeout(resolve, 400));
+        return adapters.blobs.get(key);
+      },
+      async put(key, data) {
+        if (key.startsWith('backup-manifests/')) writing = false;
+        return adapters.blobs.put(key, data);
+      },
+    };
+    services = createStateServices({ ...adapters, blobs: slowReads }, limits, {
+      chunkBytes: 256,
+      heartbeatMs: 100,
+    });
+    const { backup_id } = await services.backups.create(operator);
+    const seen = new Set<string>();
+    for (;;) {
+      const { status } = await services.backups.status(operator, backup_id);
+      seen.add(status);
+      if (status !== 'running') break;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    expect(writing).toBe(false);
+    expect([...seen]).toEqual(['running', 'complete']);
+  });
+
   it("collects the data of a job whose worker died at the next backup, never a running job's", async () => {
     await seed();
     const complete = await backUp();

@@ -20,7 +20,8 @@ import type { Adapters } from './adapters.ts';
 import { checkReadiness } from './readiness.ts';
 
 /** How backups are configured and observed, beyond the adapters. */
-export type BackupServiceOptions = Partial<Config['backups']> & Pick<BackupsOptions, 'observe' | 'report'>;
+export type BackupServiceOptions = Partial<Config['backups']> &
+  Pick<BackupsOptions, 'observe' | 'report' | 'heartbeatMs'>;
 
 /** The domain services over one worker's adapters, with the configured limits. */
 export function createStateServices(
@@ -56,7 +57,7 @@ export function createStateServices(
     createAuditTrail(adapters.kv, tenant, { retentionDays: limits.auditRetentionDays });
   const objects = createLargeObjectStore(adapters.blobs);
   const activity = createActivityTracker(adapters.kv);
-  const { vaultSecret, retention, chunkBytes, observe, report } = backups;
+  const { vaultSecret, retention, chunkBytes, observe, report, heartbeatMs } = backups;
   return {
     sessions,
     persistent,
@@ -79,6 +80,7 @@ export function createStateServices(
       ...(chunkBytes === undefined ? {} : { chunkBytes }),
       ...(observe === undefined ? {} : { observe }),
       ...(report === undefined ? {} : { report }),
+      ...(heartbeatMs === undefined ? {} : { heartbeatMs }),
     }),
     approvals: (tenant) => createApprovalStore(adapters.kv, tenant),
     audit,
