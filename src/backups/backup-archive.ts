@@ -24,6 +24,7 @@ import {
   FRAME_OVERHEAD,
   openFrame,
 } from './chunk-cipher.ts';
+import { readAhead } from './read-ahead.ts';
 import type { Vault } from './vault.ts';
 
 export interface BackupArchiveOptions {
@@ -118,7 +119,8 @@ export function createBackupArchive(
   async function* checkedData(manifest: BackupManifest): AsyncGenerator<Uint8Array> {
     await dataOf(manifest);
     try {
-      yield* objects.read(dataKey(manifest.backup_id));
+      // The next part is fetched while this one is decrypted.
+      yield* readAhead(objects.read(dataKey(manifest.backup_id)), 1);
     } catch (error) {
       throw asDecryptionFailed(manifest.backup_id, error);
     }
@@ -192,7 +194,8 @@ export function createBackupArchive(
           yield frame;
         }
       }
-      const data = await objects.write(dataKey(backupId), frames());
+      // A part's worth of frames is produced while the part before is being stored.
+      const data = await objects.write(dataKey(backupId), readAhead(frames(), framesPerPart));
       const manifest = signManifest(
         {
           format: BACKUP_FORMAT,

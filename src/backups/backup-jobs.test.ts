@@ -1,38 +1,20 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createFolderBlobStore } from '../adapters/embedded/folder-blob-store.ts';
-import { isAppError } from '../core/errors.ts';
-import type { BlobStore } from '../ports/blob-store.ts';
+import { createSqliteKvStore } from '../adapters/embedded/sqlite-kv-store.ts';
+import type { KvStore } from '../ports/kv-store.ts';
 import { createBackupJobs } from './backup-jobs.ts';
 import { newBackupId } from './backup-ids.ts';
 import type { BackupJob } from './backup-schemas.ts';
 
-let root: string;
-let folder: BlobStore;
-const now = () => new Date('2030-01-01T00:00:00.000Z');
+let kv: KvStore;
+let clock = new Date('2030-01-01T00:00:00.000Z');
+const now = () => clock;
 
 beforeEach(async () => {
-  root = await mkdtemp(join(tmpdir(), 'agentstate-jobs-'));
-  folder = createFolderBlobStore({ root });
-  await folder.init();
+  clock = new Date('2030-01-01T00:00:00.000Z');
+  kv = createSqliteKvStore({ path: ':memory:' });
+  await kv.init();
 });
-afterEach(() => rm(root, { recursive: true, force: true }));
-
-/** A blob store whose first `torn` reads of a key answer its first half, as an in-place overwrite can. */
-function tearing(inner: BlobStore, torn: number): BlobStore {
-  let left = torn;
-  return {
-    ...inner,
-    async get(key) {
-      const bytes = await inner.get(key);
-      if (bytes === undefined || left === 0) return bytes;
-      left--;
-      return bytes.subarray(0, Math.floor(bytes.length / 2));
-    },
-  };
-}
+afterEach(() => kv.close());
 
 function job(): BackupJob {
   const at = now().toISOString();
@@ -48,18 +30,42 @@ function job(): BackupJob {
 }
 
 describe('backup job records', () => {
-  it('reads a record again when a read met it half rewritten', async () => {
-    const written = job();
-    await createBackupJobs(folder, 60_000, now).save(written);
-    expect(await createBackupJobs(tearing(folder, 2), 60_000, now).get(written.backup_id)).toEqual(written);
+  it('reads back what the job wrote last', async () => {
+    const jobs = createBackupJobs(kv, 60_000, now);
+    const started = job();
+    const recorder = await jobs.create(started);
+    await recorder.save({ ...started, file_size_bytes: 10 });
+    expect(await jobs.get(started.backup_id)).toEqual({ ...started, file_size_bytes: 10 });
+    expect(await jobs.get(newBackupId(now()))).toBeUndefined();
   });
 
-  it('answers IoError for a record that stays unreadable', async () => {
-    const written = job();
-    await createBackupJobs(folder, 60_000, now).save(written);
-    const error = await createBackupJobs(tearing(folder, 100), 60_000, now)
-      .get(written.backup_id)
-      .catch((e: unknown) => e);
-    expect(isAppError(error, 'IoError')).toBe(true);
+  it('never writes a refresh of the running status over the final one', async () => {
+    const jobs = createBackupJobs(kv, 60_000, now);
+    const started = job();
+    const recorder = await jobs.create(started);
+    const complete: BackupJob = { ...started, status: 'complete', file_size_bytes: 99 };
+    // A heartbeat asked for after completion, as a timer can fire late.
+    await Promise.all([recorder.save(complete), recorder.save({ ...started, file_size_bytes: 50 })]);
+    expect(await jobs.get(started.backup_id)).toEqual(complete);
+  });
+
+  it('does not bring back a record removed while its job still wrote', async () => {
+    const jobs = createBackupJobs(kv, 60_000, now);
+    const started = job();
+    const recorder = await jobs.create(started);
+    await jobs.remove(started.backup_id);
+    await recorder.save({ ...started, status: 'complete' });
+    expect(await jobs.get(started.backup_id)).toBeUndefined();
+  });
+
+  it('reads a running job whose worker stopped refreshing it as failed', async () => {
+    const jobs = createBackupJobs(kv, 60_000, now);
+    const started = job();
+    await jobs.create(started);
+    clock = new Date(clock.getTime() + 60_001);
+    expect(await jobs.get(started.backup_id)).toMatchObject({
+      status: 'failed',
+      error: { code: 'Unavailable' },
+    });
   });
 });

@@ -1,57 +1,72 @@
-import { setTimeout as delay } from 'node:timers/promises';
-import { AppError } from '../core/errors.ts';
-import type { BlobStore } from '../ports/blob-store.ts';
+import { isAppError } from '../core/errors.ts';
+import { decodeRecord } from '../core/state/stored-record.ts';
+import type { KvStore } from '../ports/kv-store.ts';
 import { backupJobSchema, type BackupJob } from './backup-schemas.ts';
 
 /**
- * The status records of backup jobs, `backup-jobs/<id>.json` on the blob port, so that
- * any worker answers for a job another one runs. A running job refreshes its record
- * while it works; one not refreshed within `staleAfterMs` lost its worker and reads as
- * failed. Its backup has no manifest, so it was never listed as complete.
+ * The status records of backup jobs, one key per job in the KV store (`_backup-jobs/<id>`;
+ * tenants start with a letter or digit, so the key is no tenant's), so that any worker
+ * answers for a job another one runs. A record is replaced whole by a single-key save,
+ * so a reader sees the old or the new status, never a mix. A running job refreshes its
+ * record while it works; one not refreshed within `staleAfterMs` lost its worker and
+ * reads as failed. Its backup has no manifest, so it was never listed as complete.
  */
 export interface BackupJobs {
-  save(job: BackupJob): Promise<void>;
+  /** Creates the record of a new job; the job's writes go through the answered recorder. */
+  create(job: BackupJob): Promise<JobRecorder>;
   /** The job's status, or `undefined` if there is no such job. */
   get(backupId: string): Promise<BackupJob | undefined>;
   remove(backupId: string): Promise<void>;
 }
 
-const jobKey = (backupId: string) => `backup-jobs/${backupId}.json`;
-const TORN_READ_ATTEMPTS = 5;
-const TORN_READ_PAUSE_MS = 50;
+/**
+ * The one writer of a job's record: writes apply in the order they were asked for, each
+ * a CAS on the ETag of the one before, and once a final status (complete, failed) is
+ * written a later refresh of the running status is dropped, never written over it.
+ */
+export interface JobRecorder {
+  save(job: BackupJob): Promise<void>;
+}
 
-export function createBackupJobs(blobs: BlobStore, staleAfterMs: number, now: () => Date): BackupJobs {
+const jobKey = (backupId: string) => `_backup-jobs/${backupId}`;
+
+export function createBackupJobs(kv: KvStore, staleAfterMs: number, now: () => Date): BackupJobs {
+  const isStale = (job: BackupJob) => now().getTime() - Date.parse(job.updated_at) > staleAfterMs;
+
   return {
-    async save(job) {
-      await blobs.put(jobKey(job.backup_id), Buffer.from(JSON.stringify(job), 'utf8'));
-    },
-    async get(backupId) {
-      let json: unknown;
-      for (let attempt = 1; ; attempt++) {
-        const bytes = await blobs.get(jobKey(backupId));
-        if (bytes === undefined) return undefined;
+    async create(job) {
+      let etag = await kv.save(jobKey(job.backup_id), job, { ifAbsent: true });
+      let final = job.status !== 'running';
+      let queue = Promise.resolve();
+      const write = async (next: BackupJob) => {
+        if (final) return;
         try {
-          json = JSON.parse(Buffer.from(bytes).toString('utf8'));
-          break;
+          etag = await kv.save(jobKey(next.backup_id), next, { etag });
         } catch (error) {
-          // A blob binding may overwrite in place (Dapr's localstorage does), so a read
-          // racing the running job's refresh can see half a record: read it again.
-          if (attempt < TORN_READ_ATTEMPTS) {
-            await delay(TORN_READ_PAUSE_MS);
-            continue;
+          // Only this recorder writes the record: a conflict means it was removed
+          // (retention) or is being rewritten by no one; the status is not ours to keep.
+          if (isAppError(error, 'VersionConflict')) {
+            final = true;
+            return;
           }
-          throw new AppError('IoError', `the status record of backup ${backupId} is not JSON`, {
-            cause: error,
-          });
+          throw error;
         }
-      }
-      const parsed = backupJobSchema.safeParse(json);
-      if (!parsed.success)
-        throw new AppError('IoError', `the status record of backup ${backupId} is damaged`, {
-          cause: parsed.error,
-        });
-      const job = parsed.data;
-      if (job.status === 'running' && now().getTime() - Date.parse(job.updated_at) > staleAfterMs)
+        if (next.status !== 'running') final = true;
+      };
+      return {
+        save(next) {
+          const written = queue.then(() => write(next));
+          queue = written.catch(() => undefined);
+          return written;
+        },
+      };
+    },
+
+    async get(backupId) {
+      const entry = await kv.get(jobKey(backupId));
+      if (entry === undefined) return undefined;
+      const job = decodeRecord(backupJobSchema, entry, jobKey(backupId));
+      if (job.status === 'running' && isStale(job))
         return {
           ...job,
           status: 'failed',
@@ -59,8 +74,9 @@ export function createBackupJobs(blobs: BlobStore, staleAfterMs: number, now: ()
         };
       return job;
     },
+
     async remove(backupId) {
-      await blobs.delete(jobKey(backupId));
+      await kv.delete(jobKey(backupId));
     },
   };
 }

@@ -1,10 +1,15 @@
 import type { BulkItem } from '../core/engine/bulk-load.ts';
+import { jsonByteLength } from '../core/json.ts';
 import { bulkItemOf } from '../portability/state-writer.ts';
 import type { PersistentRecord, SharedRecord, StateRecord } from './backup-records.ts';
 import type { BackupSource } from './backup-source.ts';
 
-/** Keys per bulk load: the engine's own round size. */
+/** Keys per bulk load at most: the engine's own round size. */
 const BATCH = 100;
+/** Bytes of values per bulk load at most, so that a batch of large values stays small in memory. */
+const BATCH_BYTES = 4 * 1024 * 1024;
+/** Keys per listing page of what the restore deletes: a page holds their values too. */
+const LIST_PAGE = 32;
 
 export interface LoadOutcome {
   readonly agents: string[];
@@ -31,20 +36,21 @@ export async function loadRecords(
 ): Promise<LoadOutcome> {
   const { agent, restoresShared, owner } = options;
   const agents: string[] = [];
-  let current: { agent: string; items: BulkItem[]; keys: Set<string> } | undefined;
-  let shared: { items: BulkItem[]; keys: Set<string> } | undefined;
+  let current: { agent: string; items: BulkItem[]; bytes: number; keys: Set<string> } | undefined;
+  let shared: { items: BulkItem[]; bytes: number; keys: Set<string> } | undefined;
 
   async function flushAgent(): Promise<void> {
     if (current === undefined || current.items.length === 0) return;
     await source.persistent(current.agent).load(current.items, { preserveVersions: true });
     current.items = [];
+    current.bytes = 0;
   }
   async function finishAgent(): Promise<void> {
     if (current === undefined) return;
     await flushAgent();
     const state = source.persistent(current.agent);
     await deleteExtras(
-      (cursor) => state.list(cursor === undefined ? {} : { cursor }),
+      (cursor) => state.list({ limit: LIST_PAGE, ...(cursor === undefined ? {} : { cursor }) }),
       current.keys,
       (key) => state.delete(key),
     );
@@ -53,6 +59,7 @@ export async function loadRecords(
     if (shared === undefined || shared.items.length === 0) return;
     await source.shared().load(shared.items);
     shared.items = [];
+    shared.bytes = 0;
   }
 
   for await (const record of records) {
@@ -60,29 +67,31 @@ export async function loadRecords(
     if (record.type === 'persistent') {
       if (current?.agent !== record.agent) {
         await finishAgent();
-        current = { agent: record.agent, items: [], keys: new Set() };
+        current = { agent: record.agent, items: [], bytes: 0, keys: new Set() };
         agents.push(record.agent);
       }
       current.items.push(bulkItemOf(record satisfies PersistentRecord));
+      current.bytes += record.versions.reduce((sum, version) => sum + jsonByteLength(version.value), 0);
       current.keys.add(record.key);
-      if (current.items.length >= BATCH) await flushAgent();
+      if (current.items.length >= BATCH || current.bytes >= BATCH_BYTES) await flushAgent();
     } else {
       await finishAgent();
       current = undefined;
-      shared ??= { items: [], keys: new Set() };
+      shared ??= { items: [], bytes: 0, keys: new Set() };
       shared.items.push(sharedItemOf(record));
+      shared.bytes += jsonByteLength(record.value);
       shared.keys.add(record.key);
-      if (shared.items.length >= BATCH) await flushShared();
+      if (shared.items.length >= BATCH || shared.bytes >= BATCH_BYTES) await flushShared();
     }
   }
   await finishAgent();
   // A full restore makes shared state the backup's, also when it held no shared key.
   if (restoresShared) {
-    shared ??= { items: [], keys: new Set() };
+    shared ??= { items: [], bytes: 0, keys: new Set() };
     await flushShared();
     const state = source.shared();
     await deleteExtras(
-      (cursor) => state.list(cursor === undefined ? {} : { cursor }),
+      (cursor) => state.list({ limit: LIST_PAGE, ...(cursor === undefined ? {} : { cursor }) }),
       shared.keys,
       (key) => state.delete(owner, key),
     );

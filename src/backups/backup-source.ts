@@ -38,9 +38,12 @@ async function* persistentRecords(state: PersistentState, agent: string): AsyncG
   }
 }
 
+/** Shared keys per listing page: a page holds the keys' values too, so it is small as well. */
+const SHARED_PAGE = 32;
+
 async function* sharedRecords(state: SharedState): AsyncGenerator<SharedRecord> {
   for (let cursor: string | undefined; ;) {
-    const page = await state.list(cursor === undefined ? {} : { cursor });
+    const page = await state.list({ limit: SHARED_PAGE, ...(cursor === undefined ? {} : { cursor }) });
     for (const { key } of page.entries) {
       const entry = await state.get(key);
       if (entry.found && entry.owner_agent !== null && entry.updated_at !== null)

@@ -13,9 +13,13 @@ import type { StateServices } from '../capabilities/state-services.ts';
 import type { Caller } from '../core/identity/caller.ts';
 import type { BlobStore } from '../ports/blob-store.ts';
 import type { Adapters } from '../service/adapters.ts';
+import { agentDirectory } from '../core/state/agent-directory.ts';
+import { createPersistentState } from '../core/state/persistent-state.ts';
 import { createAuditTrail } from '../core/state/shared-audit.ts';
 import { createStateServices } from '../service/state-services.ts';
 import { expectAppError } from '../testing/conformance/assertions.ts';
+import { newBackupId } from './backup-ids.ts';
+import { createBackupJobs } from './backup-jobs.ts';
 import type { BackupManifest } from './backup-manifest.ts';
 
 // Backups over the embedded adapters: a real SQLite store, a real folder of blobs and
@@ -218,6 +222,97 @@ describe('backups: create, list, restore', () => {
     env['AGENTSTATE_SECRET_AGENTSTATE_VAULT_KEY'] = '';
     await expectAppError(services.backups.create(operator), 'VaultLocked');
     expect((await services.backups.list(operator)).count).toBe(2);
+  });
+
+  it('finds an agent whose state predates the agent directory once it was active, and keeps it listed', async () => {
+    await seed();
+    // Written as an agentstate older than the directory did: no directory entry.
+    const older = createPersistentState(adapters.kv, {
+      tenant: 't1',
+      agent: 'old-timer',
+      retention: 100,
+      quotaBytes: 1024 * 1024,
+    });
+    await older.set('memory', 'from before the directory');
+    await older.settle();
+    const missed = await backUp();
+    await services.persistent('t1', 'old-timer').delete('memory');
+    const restoredBefore = await services.backups.restore(operator, missed);
+    expect(restoredBefore.agents_restored).not.toContain('old-timer');
+
+    await older.set('memory', 'from before the directory');
+    services.activity.touch('t1', 'old-timer', new Date());
+    await services.activity.flush();
+    const found = await backUp();
+    await services.persistent('t1', 'old-timer').delete('memory');
+    expect((await services.backups.restore(operator, found)).agents_restored).toContain('old-timer');
+    expect((await services.persistent('t1', 'old-timer').get('memory')).value).toBe(
+      'from before the directory',
+    );
+    const directory: string[] = [];
+    for await (const agent of agentDirectory(adapters.kv, 't1').list()) directory.push(agent);
+    expect(directory).toContain('old-timer');
+  });
+
+  it('keeps a job live while it verifies the backup it wrote, however long that takes', async () => {
+    await seed();
+    let writing = true;
+    const slowReads: BlobStore = {
+      ...adapters.blobs,
+      async get(key) {
+        // The read-back takes many heartbeats; the job must stay live through it.
+        if (!writing && key.includes('.parts/')) await new Promise((resolve) => setTimeout(resolve, 400));
+        return adapters.blobs.get(key);
+      },
+      async put(key, data) {
+        if (key.startsWith('backup-manifests/')) writing = false;
+        return adapters.blobs.put(key, data);
+      },
+    };
+    services = createStateServices({ ...adapters, blobs: slowReads }, limits, {
+      chunkBytes: 256,
+      heartbeatMs: 100,
+    });
+    const { backup_id } = await services.backups.create(operator);
+    const seen = new Set<string>();
+    for (;;) {
+      const { status } = await services.backups.status(operator, backup_id);
+      seen.add(status);
+      if (status !== 'running') break;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    expect(writing).toBe(false);
+    expect([...seen]).toEqual(['running', 'complete']);
+  });
+
+  it("collects the data of a job whose worker died at the next backup, never a running job's", async () => {
+    await seed();
+    const complete = await backUp();
+    const hourAgo = new Date(Date.now() - 3_600_000);
+    /** A job record as its worker last wrote it at `at`, with one part of data. */
+    async function jobWithData(at: Date): Promise<string> {
+      const id = newBackupId(at);
+      await createBackupJobs(adapters.kv, 30_000, () => at).create({
+        backup_id: id,
+        tenant: 't1',
+        scope: 'full',
+        status: 'running',
+        created_at: at.toISOString(),
+        updated_at: at.toISOString(),
+        file_size_bytes: 1,
+      });
+      await adapters.blobs.put(`backups/${id}/data.parts/w/00000`, randomBytes(64));
+      return id;
+    }
+    const killed = await jobWithData(hourAgo);
+    const running = await jobWithData(new Date());
+    expect((await services.backups.status(operator, killed)).status).toBe('failed');
+
+    const next = await backUp();
+    expect(await dataParts(adapters.blobs, killed)).toEqual([]);
+    expect(await dataParts(adapters.blobs, running)).toHaveLength(1);
+    for (const id of [complete, next])
+      expect(await services.backups.verify(operator, id, 100)).toMatchObject({ verified: true });
   });
 
   it('removes a backup that does not read back, marks its job failed and keeps the older ones', async () => {

@@ -3,10 +3,12 @@ import { AppError, isAppError } from '../core/errors.ts';
 import type { AuditTrail } from '../core/state/shared-audit.ts';
 import type { Caller } from '../core/identity/caller.ts';
 import type { BlobStore } from '../ports/blob-store.ts';
+import type { KvStore } from '../ports/kv-store.ts';
 import { createBackupArchive, type BackupArchive } from './backup-archive.ts';
+import { collectAbandonedData } from './abandoned-parts.ts';
 import { exportBackupFile } from './backup-export.ts';
 import { newBackupId } from './backup-ids.ts';
-import { createBackupJobs } from './backup-jobs.ts';
+import { createBackupJobs, type JobRecorder } from './backup-jobs.ts';
 import type { BackupManifest } from './backup-manifest.ts';
 import { loadRecords } from './backup-restore.ts';
 import type {
@@ -22,6 +24,8 @@ import type { Vault } from './vault.ts';
 
 export interface BackupsOptions {
   readonly blobs: BlobStore;
+  /** Where the status records of backup jobs are kept. */
+  readonly kv: KvStore;
   readonly vault: Vault;
   /** The state of one tenant that backups read and restores write. */
   readonly source: (tenant: string) => BackupSource;
@@ -71,6 +75,12 @@ export interface Backups {
   settle(): Promise<void>;
 }
 
+/** A job whose status record exists, with the one writer of that record. */
+interface StartedJob {
+  readonly job: BackupJob;
+  readonly recorder: JobRecorder;
+}
+
 export function createBackups(options: BackupsOptions): Backups {
   const {
     blobs,
@@ -87,7 +97,7 @@ export function createBackups(options: BackupsOptions): Backups {
   const archive: BackupArchive = createBackupArchive(blobs, vault, {
     ...(options.chunkBytes === undefined ? {} : { chunkBytes: options.chunkBytes }),
   });
-  const jobs = createBackupJobs(blobs, heartbeatMs * 6, now);
+  const jobs = createBackupJobs(options.kv, heartbeatMs * 6, now);
   const running = new Set<Promise<void>>();
 
   // What happened to the backup, beside the gate's record of the call (`approval-desk.ts`):
@@ -142,12 +152,20 @@ export function createBackups(options: BackupsOptions): Backups {
     return manifest;
   }
 
-  /** Writes a backup of `scope` now; the job record follows it. */
-  async function backUp(tenant: string, scope: string, job: BackupJob): Promise<BackupManifest> {
+  /**
+   * Writes a backup of `scope` now, then runs `check` on it (the read-back); the job
+   * record is refreshed all along, since a read-back of a large backup takes minutes too.
+   */
+  async function backUp(
+    tenant: string,
+    scope: string,
+    { job, recorder }: StartedJob,
+    check: (manifest: BackupManifest) => Promise<void> = async () => undefined,
+  ): Promise<BackupManifest> {
     let written = 0;
     // A status write that fails only delays what a follower sees.
     const refresh = () =>
-      void jobs
+      void recorder
         .save({ ...job, updated_at: now().toISOString(), file_size_bytes: written })
         .catch(() => undefined);
     // On a timer, not per chunk: gathering a chunk's worth of compressed state may take long.
@@ -168,19 +186,20 @@ export function createBackups(options: BackupsOptions): Backups {
           if (first) refresh();
         },
       });
+      observe({ kind: 'backup', scope, at: now() });
+      await check(manifest);
     } finally {
       clearInterval(heartbeat);
     }
-    observe({ kind: 'backup', scope, at: now() });
     return manifest;
   }
 
-  async function runJob(caller: Caller, scope: string, job: BackupJob): Promise<void> {
+  async function runJob(caller: Caller, scope: string, started: StartedJob): Promise<void> {
+    const { job, recorder } = started;
     const tenant = caller.tenant;
     try {
-      const manifest = await backUp(tenant, scope, job);
-      if (verifyAfterBackup) await verifyNew(manifest);
-      await jobs.save({
+      const manifest = await backUp(tenant, scope, started, verifyAfterBackup ? verifyNew : undefined);
+      await recorder.save({
         ...job,
         status: 'complete',
         updated_at: now().toISOString(),
@@ -189,7 +208,7 @@ export function createBackups(options: BackupsOptions): Backups {
     } catch (error) {
       report(`backup ${job.backup_id}`, error);
       await record(caller, 'backup.created', job.backup_id, error);
-      await jobs
+      await recorder
         .save({
           ...job,
           status: 'failed',
@@ -205,6 +224,20 @@ export function createBackups(options: BackupsOptions): Backups {
     await record(caller, 'backup.created', job.backup_id);
     // The new backup counts whatever retention does; a failure here only keeps old ones longer.
     await applyRetention(tenant).catch((error: unknown) => report(`retention after ${job.backup_id}`, error));
+    await collectAbandonedData(blobs, isKept).catch((error: unknown) =>
+      report(`collection of abandoned backup data after ${job.backup_id}`, error),
+    );
+  }
+
+  /**
+   * Whether the data under `backups/<backupId>/` may still be wanted: the backup has a
+   * manifest (even a damaged one, which `open` reports), or a job on a live worker is
+   * writing it. The data of a job whose worker died is neither.
+   */
+  async function isKept(backupId: string): Promise<boolean> {
+    const manifest = await archive.manifest(backupId).catch(() => 'damaged' as const);
+    if (manifest !== undefined) return true;
+    return (await jobs.get(backupId))?.status === 'running';
   }
 
   /** Reads a new backup back in full; one that does not verify is removed, never listed. */
@@ -232,7 +265,7 @@ export function createBackups(options: BackupsOptions): Backups {
   }
 
   /** A new job's status record, saved: from here on `status` answers for it. */
-  async function newJob(tenant: string, scope: string): Promise<BackupJob> {
+  async function newJob(tenant: string, scope: string): Promise<StartedJob> {
     const at = now();
     const job: BackupJob = {
       backup_id: newBackupId(at),
@@ -243,8 +276,7 @@ export function createBackups(options: BackupsOptions): Backups {
       updated_at: at.toISOString(),
       file_size_bytes: 0,
     };
-    await jobs.save(job);
-    return job;
+    return { job, recorder: await jobs.create(job) };
   }
 
   /** The restore itself: checked in full, then a safety backup, then the load. */
@@ -266,8 +298,8 @@ export function createBackups(options: BackupsOptions): Backups {
     // Retention does not run here: it could remove the very backup being restored.
     const safetyJob = await newJob(caller.tenant, scope);
     const safety = await backUp(caller.tenant, scope, safetyJob);
-    await jobs.save({
-      ...safetyJob,
+    await safetyJob.recorder.save({
+      ...safetyJob.job,
       status: 'complete',
       updated_at: now().toISOString(),
       file_size_bytes: safety.file_size_bytes,
@@ -290,8 +322,9 @@ export function createBackups(options: BackupsOptions): Backups {
       const scope = agent === undefined ? 'full' : `agent:${agent}`;
       // Fail closed, and say so to the caller: no key, no job.
       await vault.current();
-      const job = await newJob(caller.tenant, scope);
-      const done = runJob(caller, scope, job);
+      const started = await newJob(caller.tenant, scope);
+      const { job } = started;
+      const done = runJob(caller, scope, started);
       running.add(done);
       void done.finally(() => running.delete(done));
       return {

@@ -1,3 +1,4 @@
+import { agentsWithBackfill } from '../backups/backup-agents.ts';
 import { createBackups, type BackupsOptions } from '../backups/backups.ts';
 import { createVault } from '../backups/vault.ts';
 import type { StateServices } from '../capabilities/state-services.ts';
@@ -19,7 +20,8 @@ import type { Adapters } from './adapters.ts';
 import { checkReadiness } from './readiness.ts';
 
 /** How backups are configured and observed, beyond the adapters. */
-export type BackupServiceOptions = Partial<Config['backups']> & Pick<BackupsOptions, 'observe' | 'report'>;
+export type BackupServiceOptions = Partial<Config['backups']> &
+  Pick<BackupsOptions, 'observe' | 'report' | 'heartbeatMs'>;
 
 /** The domain services over one worker's adapters, with the configured limits. */
 export function createStateServices(
@@ -54,7 +56,8 @@ export function createStateServices(
   const audit = (tenant: string) =>
     createAuditTrail(adapters.kv, tenant, { retentionDays: limits.auditRetentionDays });
   const objects = createLargeObjectStore(adapters.blobs);
-  const { vaultSecret, retention, chunkBytes, observe, report } = backups;
+  const activity = createActivityTracker(adapters.kv);
+  const { vaultSecret, retention, chunkBytes, observe, report, heartbeatMs } = backups;
   return {
     sessions,
     persistent,
@@ -62,21 +65,26 @@ export function createStateServices(
     watches: createWatches(adapters.kv, sessions),
     backups: createBackups({
       blobs: adapters.blobs,
+      kv: adapters.kv,
       vault: createVault(adapters.secrets, vaultSecret),
       source: (tenant) => ({
         persistent: (agent) => persistent(tenant, agent),
         shared: () => shared(tenant),
-        agents: () => agentDirectory(adapters.kv, tenant).list(),
+        agents: () =>
+          agentsWithBackfill(agentDirectory(adapters.kv, tenant), async () =>
+            (await activity.agents(tenant)).map(({ agent }) => agent),
+          ),
       }),
       audit,
       ...(retention === undefined ? {} : { retention }),
       ...(chunkBytes === undefined ? {} : { chunkBytes }),
       ...(observe === undefined ? {} : { observe }),
       ...(report === undefined ? {} : { report }),
+      ...(heartbeatMs === undefined ? {} : { heartbeatMs }),
     }),
     approvals: (tenant) => createApprovalStore(adapters.kv, tenant),
     audit,
-    activity: createActivityTracker(adapters.kv),
+    activity,
     journal: (tenant) => createJournal(adapters.kv, tenant, { retentionDays: limits.auditRetentionDays }),
     systemSnapshots: (tenant) =>
       createSystemSnapshotStore(adapters.kv, objects, tenant, { retention: limits.snapshotRetention }),

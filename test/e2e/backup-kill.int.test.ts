@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { apiClient, tokenMinter } from '../../src/testing/api/api-client.ts';
 import { agentstateComponents, TEST_TOKEN_KEY } from '../../src/testing/api/test-worker.ts';
@@ -23,10 +25,11 @@ describeWithDapr('a worker killed during a backup (daprd + Redis + localstorage)
   let worker: WorkerProcess | undefined;
   const api = () => apiClient(`http://127.0.0.1:${appPort}`);
   let token: string;
+  let dir: string;
 
   beforeAll(async () => {
     redis = await startRedis();
-    const dir = await makeTempDir('backup-kill');
+    dir = await makeTempDir('backup-kill');
     appPort = await freePort();
     sidecar = await startDaprd({
       appId: 'agentstate',
@@ -98,6 +101,18 @@ describeWithDapr('a worker killed during a backup (daprd + Redis + localstorage)
         await api().request('POST', `/v1/backups/${started.body.backup_id}/restore`, {}, { token }),
       );
 
+      const killedData = join(dir, 'blobs', 'backups', started.body.backup_id);
+      expect(filesUnder(killedData)).not.toEqual([]);
+      // Once the killed job's status was not refreshed for long, it reads as failed, and
+      // the next backup collects its parts.
+      await expect
+        .poll(
+          async () =>
+            (await api().request('GET', `/v1/backups/${started.body.backup_id}`, undefined, { token })).body
+              .status,
+          { timeout: 90_000, interval: 1000 },
+        )
+        .toBe('failed');
       const next = await api().request('POST', '/v1/backups', {}, { token });
       await expect
         .poll(
@@ -110,6 +125,9 @@ describeWithDapr('a worker killed during a backup (daprd + Redis + localstorage)
           },
         )
         .toBe('complete');
+      // bindings.localstorage removes files and leaves their folders: what counts is the files.
+      await expect.poll(() => filesUnder(killedData), { timeout: 30_000, interval: 100 }).toEqual([]);
+      expect(filesUnder(join(dir, 'blobs', 'backups', next.body.backup_id))).not.toEqual([]);
       const listed = await api().request('GET', '/v1/backups', undefined, { token });
       expect(listed.body.backups.map((b: { backup_id: string }) => b.backup_id)).toEqual([
         next.body.backup_id,
@@ -128,4 +146,12 @@ describeWithDapr('a worker killed during a backup (daprd + Redis + localstorage)
 function expectRestoreRefused(res: { status: number; body: any }): void {
   expect(res.body.error.code).toBe('BackupNotFound');
   expect(res.status).toBe(404);
+}
+
+/** The files below `folder`, none if it does not exist. */
+function filesUnder(folder: string): string[] {
+  if (!existsSync(folder)) return [];
+  return readdirSync(folder, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => join(entry.parentPath, entry.name));
 }

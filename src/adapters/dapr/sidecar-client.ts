@@ -149,7 +149,8 @@ export function createSidecarClient(options: SidecarClientOptions): SidecarClien
           response.on('data', (chunk: Buffer) => chunks.push(chunk));
           response.on('error', (error) => reject(failed(error)));
           response.on('end', () => {
-            const bytes = new Uint8Array(Buffer.concat(chunks));
+            // One copy of the body, not two: bulk reads and blob parts are megabytes each.
+            const bytes: Uint8Array = Buffer.concat(chunks);
             const status = response.statusCode ?? 0;
             if (status < 200 || status >= 300) return reject(httpError(status, bytes));
             const responseHeaders = new Map<string, string>();

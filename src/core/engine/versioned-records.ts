@@ -23,6 +23,11 @@ import { followUpRunner, type FollowUpOptions } from './follow-ups.ts';
 import { bulkLoader, type BulkItem, type BulkLoadResult } from './bulk-load.ts';
 import { CARRY_WINDOW_MS, usageShards } from './usage-shards.ts';
 
+/** Bytes of values a scan of heads aims to hold per bulk read, and its bounds in heads. */
+const SCAN_BATCH_BYTES = 2 * 1024 * 1024;
+const SCAN_BATCH_FIRST = 16;
+const SCAN_BATCH_MIN = 4;
+const SCAN_BATCH_MAX = 1000;
 export interface VersionedRecordsOptions {
   /** The namespace's prefix in the store, ending in `/`. */
   readonly namespace: string;
@@ -294,11 +299,22 @@ export function createVersionedRecords(kv: KvStore, options: VersionedRecordsOpt
 
   async function* scanHeads(): AsyncIterable<Head[]> {
     let after: string | undefined;
+    // Heads carry their values: a bulk read of a thousand large ones held tens of MB at
+    // once (measured during backups and restores of 64 KiB values), so the heads of an
+    // index page are read in batches sized from the bytes the previous batch held.
+    let batch = SCAN_BATCH_FIRST;
     do {
       const page = await index.list({ limit: 1000, ...(after === undefined ? {} : { after }) });
-      const heads = [...(await readHeads(page.keys)).values()].map(({ head }) => head);
-      heads.forEach(met);
-      yield heads;
+      for (let start = 0; start < page.keys.length; start += batch) {
+        const heads = [...(await readHeads(page.keys.slice(start, start + batch))).values()].map(
+          ({ head }) => head,
+        );
+        heads.forEach(met);
+        yield heads;
+        const bytes = heads.reduce((sum, head) => sum + head.size_bytes, 0);
+        const perHead = Math.max(1, bytes / Math.max(1, heads.length));
+        batch = Math.min(SCAN_BATCH_MAX, Math.max(SCAN_BATCH_MIN, Math.floor(SCAN_BATCH_BYTES / perHead)));
+      }
       after = page.cursor;
     } while (after !== undefined);
   }
