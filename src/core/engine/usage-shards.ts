@@ -36,6 +36,14 @@ export const INTENT_HORIZON_MS = 10 * 60 * 1000;
  * applied, or is left to the recount.
  */
 export const CARRY_WINDOW_MS = 2000;
+/**
+ * How long intents wait to be applied after the first of them was queued, so that the
+ * writes of that time share one read and one write of the shards: applied at once, each
+ * write of a lone writer cost two more sidecar calls. Settling background work waits
+ * for it; a crash within it leaves the intents on their heads, for the key's next writer
+ * or a recount, as a crash before any application does.
+ */
+const FLUSH_AFTER_MS = 20;
 /** How long a worker trusts the shards it read before it reads them again (in the background). */
 const CACHE_MS = 1000;
 
@@ -111,6 +119,7 @@ function createUsageShards(kv: KvStore, runtime: EngineRuntime, options: UsageSh
   let queued = new Map<number, Map<string, UsageIntent>>();
   let queuedDelta = 0;
   let flushing: Promise<void> | undefined;
+  let flushDue = false;
 
   function decode(key: string, entry: KvEntry | undefined): Shard {
     return entry === undefined ? EMPTY : decodeRecord(usageShardSchema, entry, key);
@@ -217,8 +226,14 @@ function createUsageShards(kv: KvStore, runtime: EngineRuntime, options: UsageSh
       shard.set(intent.id, intent);
       queuedDelta += intent.delta;
     }
-    // Intents queued while a flush is in flight join its next batch.
-    runtime.background.run(`usage of ${namespace}`, flush);
+    // Intents queued while a flush is waiting or in flight join its batch or the next.
+    if (flushDue) return;
+    flushDue = true;
+    runtime.background.run(`usage of ${namespace}`, async () => {
+      await new Promise((resolve) => setTimeout(resolve, FLUSH_AFTER_MS));
+      flushDue = false;
+      await flush();
+    });
   }
 
   async function recount(): Promise<number> {

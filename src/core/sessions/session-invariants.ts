@@ -6,7 +6,7 @@ import { sessionKeys } from './session-keys.ts';
 import { sameMessage, type SessionModel } from './session-model.ts';
 import { sessionMetaSchema } from './session-records.ts';
 import { decodeRecord } from '../state/stored-record.ts';
-import { createEngineRuntime } from '../engine/engine-runtime.ts';
+import { createEngineRuntime, engineRuntimeOf } from '../engine/engine-runtime.ts';
 import { usageShardSchema } from '../engine/usage-shards.ts';
 import type { AppendEventInput, Message, SessionEvent } from './session-schemas.ts';
 import type { SessionState } from './session-state.ts';
@@ -41,6 +41,9 @@ export async function assertSessionInvariants(
   model: SessionModel,
   { now }: SessionInvariantsOptions = {},
 ): Promise<void> {
+  // Usage converges once the writers' background work has run (it waits a moment to
+  // apply many writes at once): wait for what the writers of this process left.
+  await engineRuntimeOf(kv).background.settle();
   const sessions = createSessions(kv, now === undefined ? {} : { now });
   const problems = model.ended
     ? await endedProblems(sessions, tenant, sessionId)

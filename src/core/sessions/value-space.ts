@@ -47,6 +47,10 @@ export function openValueSpace(
         );
         after = page.cursor;
       } while (after !== undefined);
+      // This worker's usage of the generation is applied first (it waits a moment to
+      // apply many writes at once): applied after the shards are deleted, it would write
+      // them again.
+      await records.usage();
       await deleteMany(kv, keys.usageShards);
       return live;
     },

@@ -3,7 +3,7 @@ import { AppError, isAppError } from '../errors.ts';
 import { jsonByteLength } from '../json.ts';
 import type { KvStore } from '../../ports/kv-store.ts';
 import { readRawNamespace, type RawNamespace } from '../engine/engine-invariants.ts';
-import { createEngineRuntime } from '../engine/engine-runtime.ts';
+import { createEngineRuntime, engineRuntimeOf } from '../engine/engine-runtime.ts';
 import { isLive } from '../engine/head-record.ts';
 import { createVersionedRecords } from '../engine/versioned-records.ts';
 import { persistentNamespace } from './persistent-keys.ts';
@@ -60,6 +60,9 @@ export async function assertPersistentInvariants(
   model: PersistentModel,
   { retention = 100 }: PersistentInvariantsOptions = {},
 ): Promise<void> {
+  // Usage converges once the writers' background work has run (it waits a moment to
+  // apply many writes at once): wait for what the writers of this process left.
+  await engineRuntimeOf(kv).background.settle();
   const raw = await readRawNamespace(kv, persistentNamespace(tenant, agent), [
     ...model.live.keys(),
     ...model.deleted,

@@ -5,7 +5,7 @@ import { jsonByteLength, type Json } from '../json.ts';
 import type { EventBus } from '../../ports/event-bus.ts';
 import type { KvStore } from '../../ports/kv-store.ts';
 import { readRawNamespace, type RawNamespace } from '../engine/engine-invariants.ts';
-import { createEngineRuntime } from '../engine/engine-runtime.ts';
+import { createEngineRuntime, engineRuntimeOf } from '../engine/engine-runtime.ts';
 import { isLive } from '../engine/head-record.ts';
 import { createVersionedRecords } from '../engine/versioned-records.ts';
 import { createAuditTrail, type AuditRecord } from './shared-audit.ts';
@@ -100,6 +100,9 @@ export async function assertSharedInvariants(
   model: SharedModel,
   { published, ordered = false }: SharedInvariantsOptions = {},
 ): Promise<void> {
+  // Usage converges once the writers' background work has run (it waits a moment to
+  // apply many writes at once): wait for what the writers of this process left.
+  await engineRuntimeOf(kv).background.settle();
   const raw = await readRaw(kv, tenant, model);
   const problems = durabilityProblems(raw, model);
   const problem = (key: string, message: string) => problems.push(`${JSON.stringify(key)}: ${message}`);
