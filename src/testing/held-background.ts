@@ -17,6 +17,8 @@ export function heldBackground(): { runtime: EngineRuntime; drain(): Promise<voi
       background: {
         run: (_what, task) => void held.push(task),
         later: (what, ms, task) => inner.background.later(what, ms, async () => void held.push(task)),
+        // Held tasks run when the test drains them, so there is no moment to wait out.
+        pause: () => Promise.resolve(),
         settle: drain,
         async close() {
           await inner.background.close();

@@ -44,4 +44,25 @@ describe('background work', () => {
     expect(ran).toEqual(['running']);
     expect(errors).toEqual([]);
   });
+  it('ends a pause when its time has passed, or at once on close, so the paused task still runs', async () => {
+    vi.useFakeTimers();
+    const work = createBackgroundWork(() => undefined);
+    const ran: string[] = [];
+    work.run('gathers a moment', async () => {
+      await work.pause(1_000);
+      ran.push('first');
+    });
+    await vi.advanceTimersByTimeAsync(999);
+    expect(ran).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    await work.settle();
+    expect(ran).toEqual(['first']);
+
+    work.run('gathers another moment', async () => {
+      await work.pause(60_000);
+      ran.push('second');
+    });
+    await work.close();
+    expect(ran).toEqual(['first', 'second']);
+  });
 });

@@ -12,6 +12,12 @@ export interface BackgroundWork {
    * `what` again restarts its wait. The wait does not keep the process alive.
    */
   later(what: string, ms: number, task: () => Promise<void>): void;
+  /**
+   * Resolves once `ms` have passed, or at once when `close()` comes first: for a task
+   * that gathers work for a moment before doing it, so that closing does not wait out
+   * the moment, nor drop the work.
+   */
+  pause(ms: number): Promise<void>;
   /** Resolves once every task started so far, and every task those started, has ended. */
   settle(): Promise<void>;
   /**
@@ -28,6 +34,7 @@ export type BackgroundErrorReporter = (what: string, error: unknown) => void;
 export function createBackgroundWork(report: BackgroundErrorReporter): BackgroundWork {
   const running = new Set<Promise<void>>();
   const waiting = new Map<string, NodeJS.Timeout>();
+  const pauses = new Map<NodeJS.Timeout, () => void>();
   let closed = false;
   const work: BackgroundWork = {
     run(what, task) {
@@ -54,6 +61,18 @@ export function createBackgroundWork(report: BackgroundErrorReporter): Backgroun
       waiting.set(what, timer);
     },
 
+    pause(ms) {
+      if (closed) return Promise.resolve();
+      return new Promise((resolve) => {
+        const timer = setTimeout(() => {
+          pauses.delete(timer);
+          resolve();
+        }, ms);
+        timer.unref();
+        pauses.set(timer, resolve);
+      });
+    },
+
     async settle() {
       while (running.size > 0) await Promise.all([...running]);
     },
@@ -62,6 +81,11 @@ export function createBackgroundWork(report: BackgroundErrorReporter): Backgroun
       closed = true;
       for (const timer of waiting.values()) clearTimeout(timer);
       waiting.clear();
+      for (const [timer, resolve] of pauses) {
+        clearTimeout(timer);
+        resolve();
+      }
+      pauses.clear();
       await work.settle();
     },
   };

@@ -40,8 +40,8 @@ export const CARRY_WINDOW_MS = 2000;
  * How long intents wait to be applied after the first of them was queued, so that the
  * writes of that time share one read and one write of the shards: applied at once, each
  * write of a lone writer cost two more sidecar calls. Settling background work waits
- * for it; a crash within it leaves the intents on their heads, for the key's next writer
- * or a recount, as a crash before any application does.
+ * for it, closing cuts it short; a crash within it leaves the intents on their heads,
+ * for the key's next writer or a recount, as a crash before any application does.
  */
 const FLUSH_AFTER_MS = 20;
 /** How long a worker trusts the shards it read before it reads them again (in the background). */
@@ -230,7 +230,7 @@ function createUsageShards(kv: KvStore, runtime: EngineRuntime, options: UsageSh
     if (flushDue) return;
     flushDue = true;
     runtime.background.run(`usage of ${namespace}`, async () => {
-      await new Promise((resolve) => setTimeout(resolve, FLUSH_AFTER_MS));
+      await runtime.background.pause(FLUSH_AFTER_MS);
       flushDue = false;
       await flush();
     });

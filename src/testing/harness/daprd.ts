@@ -107,7 +107,12 @@ async function launch(
   config: string,
   options: DaprdOptions,
 ): Promise<DaprSidecar> {
-  const [httpPort = 0, grpcPort = 0, internalGrpcPort = 0] = await freePorts(3);
+  // The app's port is free until the app listens, which may be after daprd starts, so
+  // freePort could hand it out again: daprd refuses a port that is also `--app-port`.
+  const [httpPort = 0, grpcPort = 0, internalGrpcPort = 0] = await freePorts(
+    3,
+    options.appPort === undefined ? [] : [options.appPort],
+  );
   const args = [
     ...['--app-id', options.appId, '--mode', 'standalone', '--resources-path', resources, '--config', config],
     ...['--dapr-http-port', String(httpPort), '--dapr-grpc-port', String(grpcPort)],

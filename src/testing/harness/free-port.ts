@@ -18,9 +18,12 @@ export async function freePort(): Promise<number> {
   return address.port;
 }
 
-/** `count` distinct free loopback ports. */
-export async function freePorts(count: number): Promise<number[]> {
+/** `count` distinct free loopback ports, none of them one of `besides`. */
+export async function freePorts(count: number, besides: readonly number[] = []): Promise<number[]> {
   const ports = new Set<number>();
-  while (ports.size < count) ports.add(await freePort());
+  while (ports.size < count) {
+    const port = await freePort();
+    if (!besides.includes(port)) ports.add(port);
+  }
   return [...ports];
 }
