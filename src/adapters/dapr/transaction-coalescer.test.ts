@@ -119,6 +119,24 @@ describe('transactionCoalescer', () => {
     ]);
   });
 
+  it('fails every member with the error of the read that was to tell what each did', async () => {
+    const unavailable = new AppError('Unavailable', 'no answer to the read-back');
+    const coalesced = transactionCoalescer({
+      maxBytes: 10_000,
+      atomic: () => false,
+      readBack: () => Promise.reject(unavailable),
+      send: () => Promise.reject(new AppError('VersionConflict', 'etag mismatch')),
+    });
+    const outcomes = await Promise.allSettled([
+      coalesced(member([{ key: 'a', value: 1, etag: '1' }])),
+      coalesced(member([{ key: 'b', value: 2, etag: '1' }])),
+    ]);
+    expect(outcomes).toEqual([
+      { status: 'rejected', reason: unavailable },
+      { status: 'rejected', reason: unavailable },
+    ]);
+  });
+
   it('sends a member bigger than a call alone, and starts a new call when one is full', async () => {
     const sent: number[] = [];
     const coalesced = transactionCoalescer({

@@ -40,7 +40,8 @@ export interface TransactionCoalescerOptions {
  *   (components-contrib `state/redis` `Multi`): the keys the members' conditions were on
  *   are read back, and a member whose every condition left what it wrote applied, any
  *   other failed with the conflict, as the port allows a non-atomic store to (its
- *   unconditional operations may have applied);
+ *   unconditional operations may have applied); if that read fails too, every member
+ *   fails with its error, the outcome unknown;
  * - any other failure (no answer: `Unavailable`): each member fails with it, its
  *   outcome unknown, as it would have been alone.
  *
@@ -77,8 +78,9 @@ export function transactionCoalescer(options: TransactionCoalescerOptions) {
     let found: Map<string, KvEntry>;
     try {
       found = await readBack(members.flatMap(({ member }) => member.conditions.map(({ key }) => key)));
-    } catch {
-      for (const waiting of members) waiting.reject(conflict);
+    } catch (error) {
+      // Which members applied is unknown: a conflict would tell one that did that it did not.
+      for (const waiting of members) waiting.reject(error);
       return;
     }
     for (const waiting of members) {
