@@ -2,11 +2,11 @@ import { rm, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { logTail, spawnProcess } from '../../src/testing/harness/index.ts';
+import { spawnProcess } from '../../src/testing/harness/index.ts';
 import { agentstateApi, benchValue, mintToken } from '../lib/clients.ts';
 import { measure, ratio, type Measurement } from '../lib/measure.ts';
 import { RAW_SQLITE_READY, openRawSqlite } from '../lib/raw-sqlite-server.ts';
+import { readyUrl } from '../lib/ready-line.ts';
 import { errorNotes, fmt, type BenchContext, type WorkloadResult } from '../lib/results.ts';
 import type { Target } from '../lib/targets.ts';
 
@@ -34,7 +34,7 @@ export async function embeddedVsSqlite(ctx: BenchContext, target: Target): Promi
     args: [serverEntry, 'serve'],
   });
   try {
-    const rawUrl = await rawServerUrl(proc);
+    const rawUrl = await readyUrl(proc, RAW_SQLITE_READY);
     const rawKey = (kind: string, w: number) => `${rawUrl}/kv/${kind}-w${w}`;
     const { concurrencies, measureSeconds } = ctx.settings;
     const maxWriters = Math.max(...concurrencies);
@@ -138,20 +138,6 @@ export async function embeddedVsSqlite(ctx: BenchContext, target: Target): Promi
   } finally {
     await proc.stop(5_000);
   }
-}
-
-async function rawServerUrl(proc: Awaited<ReturnType<typeof spawnProcess>>): Promise<string> {
-  for (let i = 0; i < 200; i++) {
-    const line = proc
-      .logs()
-      .split('\n')
-      .find((l) => l.startsWith(RAW_SQLITE_READY));
-    if (line !== undefined) return `http://127.0.0.1:${Number(line.slice(RAW_SQLITE_READY.length))}`;
-    if (proc.exitStatus() !== undefined) break;
-    await sleep(50);
-  }
-  await proc.stop(1_000);
-  throw new Error(`the raw better-sqlite3 server did not start\n${logTail(proc)}`);
 }
 
 /** Sequential saves, then gets, of 32 keys in this process for `ms` each: ops per second. */

@@ -1,10 +1,15 @@
+import { fileURLToPath } from 'node:url';
+import { spawnProcess } from '../../src/testing/harness/index.ts';
+import { BARE_PROXY_READY } from '../lib/bare-proxy-server.ts';
 import { agentstateApi, benchValue, daprStateApi, mintToken } from '../lib/clients.ts';
 import { CPU_DESCRIPTION, cpuTable } from '../lib/cpu-table.ts';
 import { measure, ratio, type Measurement } from '../lib/measure.ts';
 import { errorNotes, fmt, type BenchContext, type BudgetCheck, type WorkloadResult } from '../lib/results.ts';
-import type { Target } from '../lib/targets.ts';
+import { readyUrl } from '../lib/ready-line.ts';
+import { STATE_STORE, type Target } from '../lib/targets.ts';
 
 const AGENT = 'bench-agent';
+const proxyEntry = fileURLToPath(new URL('../lib/bare-proxy-server.ts', import.meta.url));
 
 interface Row {
   readonly op: 'get' | 'set';
@@ -12,28 +17,66 @@ interface Row {
   readonly agentstate: Measurement;
   readonly direct: Measurement;
   readonly ratio: number;
+  /** The bare Node.js proxy on the same daprd: the most any Node.js worker could reach. */
+  readonly bareProxy: Measurement;
+  readonly bareProxyRatio: number;
 }
 
 /**
  * Persistent get and set through agentstate's REST API against the same get and save
  * straight on daprd's state API, on the same daprd and store, at each concurrency.
  * Each writer has its own key (all keys of one agent); sets are updates whose size
- * changes, as an agent's are.
+ * changes, as an agent's are. A bare node:http proxy making the same sidecar calls
+ * as agentstate's acknowledged path and nothing else (bench/lib/bare-proxy-server.ts)
+ * runs each cell too: the ceiling of a worker written in Node.js on this machine.
  */
 export async function persistentGetSet(ctx: BenchContext, target: Target): Promise<WorkloadResult> {
   if (target.daprEndpoint === undefined) throw new Error('persistent get/set needs a Dapr target');
   const token = await mintToken('bench', AGENT);
   const api = agentstateApi(ctx.http, target.worker.url, token);
   const dapr = daprStateApi(ctx.http, target.daprEndpoint);
+  const directKey = (kind: string, writer: number) => `bench-direct/${kind}-w${writer}`;
+  const proxy = await spawnProcess({
+    name: 'bare Node.js proxy',
+    command: process.execPath,
+    args: [proxyEntry, 'serve', new URL(target.daprEndpoint).port, STATE_STORE],
+  });
+  try {
+    const proxyUrl = await readyUrl(proxy, BARE_PROXY_READY);
+    const proxyKey = (kind: string, writer: number) => `${proxyUrl}/state/bench-proxy%2F${kind}-w${writer}`;
+    // The proxy stands in for the worker: the same processes, with the proxy's CPU time.
+    const proxyProcesses = [
+      { label: 'bare proxy', pid: proxy.pid },
+      ...target.processes.filter((p) => p.pid !== target.worker.pid),
+    ];
+    return await measureCells(ctx, target, { api, dapr, directKey, proxyKey, proxyProcesses });
+  } finally {
+    await proxy.stop(1_000);
+  }
+}
+
+interface Clients {
+  readonly api: ReturnType<typeof agentstateApi>;
+  readonly dapr: ReturnType<typeof daprStateApi>;
+  readonly directKey: (kind: string, writer: number) => string;
+  readonly proxyKey: (kind: string, writer: number) => string;
+  readonly proxyProcesses: Target['processes'];
+}
+
+async function measureCells(
+  ctx: BenchContext,
+  target: Target,
+  { api, dapr, directKey, proxyKey, proxyProcesses }: Clients,
+): Promise<WorkloadResult> {
   const { concurrencies, measureSeconds } = ctx.settings;
   const maxWriters = Math.max(...concurrencies);
-  const directKey = (kind: string, writer: number) => `bench-direct/${kind}-w${writer}`;
 
   ctx.progress(`${target.name}: writing ${maxWriters} keys to read`);
   await Promise.all(
     Array.from({ length: maxWriters }, async (_, w) => {
       await api.set(AGENT, `get-w${w}`, benchValue(w, 0));
       await dapr.save(directKey('get', w), benchValue(w, 0));
+      await ctx.http.ok('PUT', proxyKey('get', w), JSON.stringify(benchValue(w, 0)));
     }),
   );
 
@@ -42,12 +85,17 @@ export async function persistentGetSet(ctx: BenchContext, target: Target): Promi
   // Each cell starts once the background work of the one before has settled, so a get
   // is not measured against the sets' leftovers; the time that took is reported.
   const notes: string[] = [];
-  const run = async (label: string, op: (w: number, n: number) => Promise<unknown>, concurrency: number) => {
+  const run = async (
+    label: string,
+    op: (w: number, n: number) => Promise<unknown>,
+    concurrency: number,
+    cpu = target.processes,
+  ) => {
     const m = await measure(async (w, n) => void (await op(w, n)), {
       concurrency,
       durationMs,
       warmupOpsPerWriter: 3,
-      cpu: target.processes,
+      cpu,
     });
     const settleStart = performance.now();
     const quiet = await target.worker.waitQuiet();
@@ -71,23 +119,39 @@ export async function persistentGetSet(ctx: BenchContext, target: Target): Promi
         (w, n) => dapr.save(directKey('set', w), benchValue(w, n)),
         concurrency,
       );
+      const setProxy = await run(
+        'bare proxy set',
+        (w, n) => ctx.http.ok('PUT', proxyKey('set', w), JSON.stringify(benchValue(w, n))),
+        concurrency,
+        proxyProcesses,
+      );
       rows.push({
         op: 'set',
         concurrency,
         agentstate: setAgentstate,
         direct: setDirect,
         ratio: ratio(setAgentstate.opsPerSec, setDirect.opsPerSec),
+        bareProxy: setProxy,
+        bareProxyRatio: ratio(setProxy.opsPerSec, setDirect.opsPerSec),
       });
     }
     if (ctx.settings.ops.includes('get')) {
       const getAgentstate = await run('agentstate get', (w) => api.get(AGENT, `get-w${w}`), concurrency);
       const getDirect = await run('direct get', (w) => dapr.get(directKey('get', w)), concurrency);
+      const getProxy = await run(
+        'bare proxy get',
+        (w) => ctx.http.ok('GET', proxyKey('get', w)),
+        concurrency,
+        proxyProcesses,
+      );
       rows.push({
         op: 'get',
         concurrency,
         agentstate: getAgentstate,
         direct: getDirect,
         ratio: ratio(getAgentstate.opsPerSec, getDirect.opsPerSec),
+        bareProxy: getProxy,
+        bareProxyRatio: ratio(getProxy.opsPerSec, getDirect.opsPerSec),
       });
     }
   }
@@ -97,7 +161,9 @@ export async function persistentGetSet(ctx: BenchContext, target: Target): Promi
     return {
       budget: `${target.name}: persistent ${row.op} ≥ ${floor}x direct at concurrency ${row.concurrency}`,
       met: Number.isFinite(row.ratio) && row.agentstate.errors === 0 ? row.ratio >= floor : false,
-      measured: `${fmt.ratio(row.ratio)} (${fmt.ops(row.agentstate.opsPerSec)} vs ${fmt.ops(row.direct.opsPerSec)} ops/s)`,
+      measured:
+        `${fmt.ratio(row.ratio)} (${fmt.ops(row.agentstate.opsPerSec)} vs ${fmt.ops(row.direct.opsPerSec)} ops/s); ` +
+        `a bare Node.js proxy ${fmt.ratio(row.bareProxyRatio)}`,
     };
   });
   return {
@@ -107,7 +173,11 @@ export async function persistentGetSet(ctx: BenchContext, target: Target): Promi
         description:
           `\`PUT\`/\`GET /v1/agents/{agent}/state/{key}\` against \`POST\`/\`GET /v1.0/state/agentstate-state\` on the same daprd, ` +
           `${measureSeconds} s per cell, closed-loop writers, one key per writer, all keys of one agent; sets are updates of ` +
-          `96–208-byte values whose size changes every write. Latencies in ms.`,
+          `96–208-byte values whose size changes every write. Latencies in ms. "Bare proxy" is a node:http server ` +
+          `with nothing but the sidecar calls of agentstate's acknowledged path (a get; for a set, a get of the head ` +
+          `and one transaction of a history record and the head under its ETag), with no authentication, ` +
+          `validation, logging or metrics: the most a worker written in Node.js can reach on this machine, where ` +
+          `the load generator, the worker, daprd and the store share the cores. Its ratio is against the same direct runs.`,
         table: {
           columns: [
             'op',
@@ -119,6 +189,8 @@ export async function persistentGetSet(ctx: BenchContext, target: Target): Promi
             'p50',
             'p99',
             'ratio',
+            'bare proxy ops/s',
+            'bare proxy ratio',
           ],
           rows: rows.map((r) => [
             r.op,
@@ -130,24 +202,28 @@ export async function persistentGetSet(ctx: BenchContext, target: Target): Promi
             fmt.ms(r.direct.p50Ms),
             fmt.ms(r.direct.p99Ms),
             fmt.ratio(r.ratio),
+            fmt.ops(r.bareProxy.opsPerSec),
+            fmt.ratio(r.bareProxyRatio),
           ]),
         },
         notes: [
           ...rows.flatMap((r) => [
             ...errorNotes(`agentstate ${r.op}`, r.agentstate),
             ...errorNotes(`direct ${r.op}`, r.direct),
+            ...errorNotes(`bare proxy ${r.op}`, r.bareProxy),
           ]),
           ...notes,
         ],
       },
       {
         title: `CPU time per operation, persistent get and set on ${target.name}`,
-        description: `${CPU_DESCRIPTION} The same cells as above; on the direct side the worker is idle.`,
+        description: `${CPU_DESCRIPTION} The same cells as above; on the direct and bare proxy sides the worker is idle.`,
         table: cpuTable(
           ['op', 'concurrency', 'side'],
           rows.flatMap((r) => [
             { cells: [r.op, String(r.concurrency), 'agentstate'], measurement: r.agentstate },
             { cells: [r.op, String(r.concurrency), 'direct'], measurement: r.direct },
+            { cells: [r.op, String(r.concurrency), 'bare proxy'], measurement: r.bareProxy },
           ]),
         ),
         notes: [],
