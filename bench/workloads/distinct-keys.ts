@@ -1,3 +1,4 @@
+import { startBareProxy } from '../lib/bare-proxy.ts';
 import { agentstateApi, benchValue, daprStateApi, mintToken, type AgentstateApi } from '../lib/clients.ts';
 import { CPU_DESCRIPTION, cpuTable } from '../lib/cpu-table.ts';
 import { measure, ratio } from '../lib/measure.ts';
@@ -34,6 +35,12 @@ export async function distinctKeys(ctx: BenchContext, target: Target): Promise<W
     options,
   );
   const r = ratio(viaAgentstate.opsPerSec, direct.opsPerSec);
+  const proxy = await startBareProxy(ctx.http, target);
+  const viaProxy = await measure(async (w, n) => void (await proxy.set(`dk-w${w}`, benchValue(w, n))), {
+    ...options,
+    cpu: proxy.processes,
+  }).finally(() => proxy.stop());
+  const proxyRatio = ratio(viaProxy.opsPerSec, direct.opsPerSec);
 
   ctx.progress(`${target.name}: ${WIDE_WRITERS} writers, each answer checked against the store`);
   const wide = await wideWriters(
@@ -45,7 +52,9 @@ export async function distinctKeys(ctx: BenchContext, target: Target): Promise<W
     sections: [
       {
         title: `${WRITERS} writers on ${WRITERS} keys of one agent, ${target.name}`,
-        description: `Size-changing updates, one key per writer, ${durationMs / 1000} s each, against direct saves at the same concurrency.`,
+        description:
+          `Size-changing updates, one key per writer, ${durationMs / 1000} s each, against direct saves at the same ` +
+          `concurrency, and the bare Node.js proxy of the persistent get and set section making the same sidecar calls.`,
         table: {
           columns: ['', 'ops/s', 'p50 ms', 'p99 ms', 'errors'],
           rows: [
@@ -63,19 +72,32 @@ export async function distinctKeys(ctx: BenchContext, target: Target): Promise<W
               fmt.ms(direct.p99Ms),
               String(direct.errors),
             ],
-            ['ratio', fmt.ratio(r), '', '', ''],
+            [
+              'bare proxy',
+              fmt.ops(viaProxy.opsPerSec),
+              fmt.ms(viaProxy.p50Ms),
+              fmt.ms(viaProxy.p99Ms),
+              String(viaProxy.errors),
+            ],
+            ['ratio agentstate / direct', fmt.ratio(r), '', '', ''],
+            ['ratio bare proxy / direct', fmt.ratio(proxyRatio), '', '', ''],
           ],
         },
-        notes: [...errorNotes('agentstate', viaAgentstate), ...errorNotes('direct', direct)],
+        notes: [
+          ...errorNotes('agentstate', viaAgentstate),
+          ...errorNotes('direct', direct),
+          ...errorNotes('bare proxy', viaProxy),
+        ],
       },
       {
         title: `CPU time per operation, ${WRITERS} writers on ${WRITERS} keys of one agent, ${target.name}`,
-        description: `${CPU_DESCRIPTION} The same runs as above; on the direct side the worker is idle.`,
+        description: `${CPU_DESCRIPTION} The same runs as above; on the direct and bare proxy sides the worker is idle.`,
         table: cpuTable(
           [''],
           [
             { cells: ['agentstate'], measurement: viaAgentstate },
             { cells: ['direct save'], measurement: direct },
+            { cells: ['bare proxy'], measurement: viaProxy },
           ],
         ),
         notes: [],
@@ -107,7 +129,9 @@ export async function distinctKeys(ctx: BenchContext, target: Target): Promise<W
       {
         budget: `${target.name}: ${WRITERS} writers on distinct keys of one agent ≥ 0.5x direct`,
         met: viaAgentstate.errors === 0 && Number.isFinite(r) ? r >= 0.5 : false,
-        measured: `${fmt.ratio(r)} (${fmt.ops(viaAgentstate.opsPerSec)} vs ${fmt.ops(direct.opsPerSec)} ops/s)`,
+        measured:
+          `${fmt.ratio(r)} (${fmt.ops(viaAgentstate.opsPerSec)} vs ${fmt.ops(direct.opsPerSec)} ops/s); ` +
+          `a bare Node.js proxy ${fmt.ratio(proxyRatio)}`,
       },
       {
         budget: `${target.name}: ${WIDE_WRITERS} writers: every success committed, every failure not`,
@@ -127,7 +151,15 @@ export async function distinctKeys(ctx: BenchContext, target: Target): Promise<W
         result: `${wide.succeeded} / ${wide.failed} / ${wide.wrongKeys.length}`,
       },
     ],
-    data: { writers: WRITERS, agentstate: viaAgentstate, direct, ratio: r, wide },
+    data: {
+      writers: WRITERS,
+      agentstate: viaAgentstate,
+      direct,
+      ratio: r,
+      bareProxy: viaProxy,
+      proxyRatio,
+      wide,
+    },
   };
 }
 

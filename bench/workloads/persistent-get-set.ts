@@ -1,15 +1,11 @@
-import { fileURLToPath } from 'node:url';
-import { spawnProcess } from '../../src/testing/harness/index.ts';
-import { BARE_PROXY_READY } from '../lib/bare-proxy-server.ts';
+import { startBareProxy, type BareProxy } from '../lib/bare-proxy.ts';
 import { agentstateApi, benchValue, daprStateApi, mintToken } from '../lib/clients.ts';
 import { CPU_DESCRIPTION, cpuTable } from '../lib/cpu-table.ts';
 import { measure, ratio, type Measurement } from '../lib/measure.ts';
 import { errorNotes, fmt, type BenchContext, type BudgetCheck, type WorkloadResult } from '../lib/results.ts';
-import { readyUrl } from '../lib/ready-line.ts';
-import { STATE_STORE, type Target } from '../lib/targets.ts';
+import type { Target } from '../lib/targets.ts';
 
 const AGENT = 'bench-agent';
-const proxyEntry = fileURLToPath(new URL('../lib/bare-proxy-server.ts', import.meta.url));
 
 interface Row {
   readonly op: 'get' | 'set';
@@ -36,22 +32,11 @@ export async function persistentGetSet(ctx: BenchContext, target: Target): Promi
   const api = agentstateApi(ctx.http, target.worker.url, token);
   const dapr = daprStateApi(ctx.http, target.daprEndpoint);
   const directKey = (kind: string, writer: number) => `bench-direct/${kind}-w${writer}`;
-  const proxy = await spawnProcess({
-    name: 'bare Node.js proxy',
-    command: process.execPath,
-    args: [proxyEntry, 'serve', new URL(target.daprEndpoint).port, STATE_STORE],
-  });
+  const proxy = await startBareProxy(ctx.http, target);
   try {
-    const proxyUrl = await readyUrl(proxy, BARE_PROXY_READY);
-    const proxyKey = (kind: string, writer: number) => `${proxyUrl}/state/bench-proxy%2F${kind}-w${writer}`;
-    // The proxy stands in for the worker: the same processes, with the proxy's CPU time.
-    const proxyProcesses = [
-      { label: 'bare proxy', pid: proxy.pid },
-      ...target.processes.filter((p) => p.pid !== target.worker.pid),
-    ];
-    return await measureCells(ctx, target, { api, dapr, directKey, proxyKey, proxyProcesses });
+    return await measureCells(ctx, target, { api, dapr, directKey, proxy });
   } finally {
-    await proxy.stop(1_000);
+    await proxy.stop();
   }
 }
 
@@ -59,14 +44,13 @@ interface Clients {
   readonly api: ReturnType<typeof agentstateApi>;
   readonly dapr: ReturnType<typeof daprStateApi>;
   readonly directKey: (kind: string, writer: number) => string;
-  readonly proxyKey: (kind: string, writer: number) => string;
-  readonly proxyProcesses: Target['processes'];
+  readonly proxy: BareProxy;
 }
 
 async function measureCells(
   ctx: BenchContext,
   target: Target,
-  { api, dapr, directKey, proxyKey, proxyProcesses }: Clients,
+  { api, dapr, directKey, proxy }: Clients,
 ): Promise<WorkloadResult> {
   const { concurrencies, measureSeconds } = ctx.settings;
   const maxWriters = Math.max(...concurrencies);
@@ -76,7 +60,7 @@ async function measureCells(
     Array.from({ length: maxWriters }, async (_, w) => {
       await api.set(AGENT, `get-w${w}`, benchValue(w, 0));
       await dapr.save(directKey('get', w), benchValue(w, 0));
-      await ctx.http.ok('PUT', proxyKey('get', w), JSON.stringify(benchValue(w, 0)));
+      await proxy.set(`get-w${w}`, benchValue(w, 0));
     }),
   );
 
@@ -121,9 +105,9 @@ async function measureCells(
       );
       const setProxy = await run(
         'bare proxy set',
-        (w, n) => ctx.http.ok('PUT', proxyKey('set', w), JSON.stringify(benchValue(w, n))),
+        (w, n) => proxy.set(`set-w${w}`, benchValue(w, n)),
         concurrency,
-        proxyProcesses,
+        proxy.processes,
       );
       rows.push({
         op: 'set',
@@ -140,9 +124,9 @@ async function measureCells(
       const getDirect = await run('direct get', (w) => dapr.get(directKey('get', w)), concurrency);
       const getProxy = await run(
         'bare proxy get',
-        (w) => ctx.http.ok('GET', proxyKey('get', w)),
+        (w) => proxy.get(`get-w${w}`),
         concurrency,
-        proxyProcesses,
+        proxy.processes,
       );
       rows.push({
         op: 'get',
