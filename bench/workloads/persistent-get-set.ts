@@ -218,9 +218,9 @@ async function measureCells(
       .map((op) => rows.filter((r) => r.op === op))
       .filter((opRows) => opRows.length > 0)
       .map((opRows) => ({
-        measure: `persistent ${opRows[0]!.op} vs direct Dapr, concurrency ${opRows.map((r) => r.concurrency).join(' / ')}`,
+        measure: `persistent ${opRows[0]!.op} vs direct Dapr, concurrency ${opRows.map((r) => r.concurrency).join(' / ')} (a bare Node.js proxy)`,
         target: target.name,
-        result: opRows.map((r) => fmt.ratio(r.ratio)).join(' / '),
+        result: opRows.map((r) => `${fmt.ratio(r.ratio)} (${fmt.ratio(r.bareProxyRatio)})`).join(' / '),
       })),
     data: rows,
   };
