@@ -74,7 +74,7 @@ beforeEach(async () => {
 });
 afterEach(async () => {
   await services.backups.settle();
-  for (const tenant of tenants) {
+  for (const tenant of [...tenants, PLATFORM]) {
     await services.shared(tenant).settle();
     for (const agent of agents) await services.persistent(tenant, agent).settle();
   }
@@ -261,5 +261,31 @@ describe('platform backups', () => {
     await services.shared('old').set('agent-1', 'k', 'changed', 1);
     await services.backups.restore(platformOperator, found.backup_id);
     expect((await services.shared('old').get('k')).value).toBe('old shared');
+  });
+
+  it('restores a backup of format 1 (an earlier release, or before the platform tenant was set) as before', async () => {
+    await services.persistent(PLATFORM, 'agent-1').set('memory', 'platform tenant state');
+    await seed();
+    const before = open();
+    const started = await before.backups.create(platformOperator);
+    await before.backups.settle();
+    const id = started.backup_id;
+    expect(await storedManifest(id)).toMatchObject({ format: 'agentstate.backup/1', tenant: PLATFORM });
+    expect((await storedManifest(id)).tenants).toBeUndefined();
+
+    await services.persistent(PLATFORM, 'agent-1').set('memory', 'changed');
+    await services.persistent('t1', 'agent-1').set('memory', 'changed in t1');
+    const result = await services.backups.restore(platformOperator, id);
+    expect(result).toMatchObject({ agents_restored: ['agent-1'], shared_state_restored: true });
+    expect(result).not.toHaveProperty('tenants_restored');
+    expect((await services.persistent(PLATFORM, 'agent-1').get('memory')).value).toBe(
+      'platform tenant state',
+    );
+    expect((await services.persistent('t1', 'agent-1').get('memory')).value).toBe('changed in t1');
+
+    // A format this release does not know is refused as such, not taken for damage.
+    const later = { ...(await storedManifest(id)), format: 'agentstate.backup/3' };
+    await adapters.blobs.put(`backup-manifests/${id}.json`, Buffer.from(JSON.stringify(later)));
+    await expectAppError(services.backups.restore(platformOperator, id), 'IncompatibleVersion');
   });
 });
