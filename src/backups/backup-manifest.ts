@@ -35,7 +35,7 @@ export const backupManifestSchema = z
     tenant: z.string(),
     scope: backupScopeSchema,
     /** Format 2 only: every tenant the backup holds, sorted; the records name theirs. */
-    tenants: z.array(idSchema).min(1).optional(),
+    tenants: z.array(idSchema).optional(),
     created_at: z.iso.datetime(),
     completed_at: z.iso.datetime(),
     /** The id of the vault key the backup is encrypted with (`vault.ts`). */

@@ -177,6 +177,13 @@ export function createBackups(options: BackupsOptions): Backups {
     return manifest;
   }
 
+  /** The caller's tenant's complete backups, newest first; a platform backup is the platform operator's alone. */
+  async function visible(caller: Caller): Promise<BackupManifest[]> {
+    return (await archive.list(caller.tenant)).filter(
+      (manifest) => manifest.tenants === undefined || isPlatformOperator(caller, platform),
+    );
+  }
+
   /** The backup's records; a platform backup's checked to name its tenants in order. */
   function recordsIn(manifest: BackupManifest): AsyncIterable<StateRecord> {
     const records = archive.read(manifest);
@@ -400,15 +407,12 @@ export function createBackups(options: BackupsOptions): Backups {
     },
 
     async list(caller) {
-      const backups = (await archive.list(caller.tenant))
-        // A platform backup is the platform operator's alone.
-        .filter((manifest) => manifest.tenants === undefined || isPlatformOperator(caller, platform))
-        .map((manifest) => ({
-          backup_id: manifest.backup_id,
-          created_at: manifest.created_at,
-          scope: manifest.scope,
-          file_size_bytes: manifest.file_size_bytes,
-        }));
+      const backups = (await visible(caller)).map((manifest) => ({
+        backup_id: manifest.backup_id,
+        created_at: manifest.created_at,
+        scope: manifest.scope,
+        file_size_bytes: manifest.file_size_bytes,
+      }));
       return { backups, count: backups.length };
     },
 
@@ -424,7 +428,7 @@ export function createBackups(options: BackupsOptions): Backups {
     async verify(caller, backupId, percent) {
       let manifest: BackupManifest;
       if (backupId === 'latest') {
-        const latest = (await archive.list(caller.tenant))[0];
+        const latest = (await visible(caller))[0];
         if (latest === undefined) throw backupNotFound('latest');
         manifest = latest;
       } else manifest = await manifestOf(caller, backupId);

@@ -221,6 +221,8 @@ describe('platform backups', () => {
       await expectAppError(backups.restore(caller, id), 'Forbidden');
       await expectAppError(backups.export(caller, id, root), 'Forbidden');
     }
+    await expectAppError(services.backups.verify(platformAgent, 'latest', 100), 'BackupNotFound');
+    await expectAppError(services.backups.verify(platformAgent, id, 100), 'Forbidden');
     await expectAppError(services.backups.restore(platformOperator, id, 'agent-1'), 'InvalidInput');
     expect(await views()).toEqual(changed);
     expect(await readdir(root)).toEqual(['blobs']);
@@ -287,5 +289,14 @@ describe('platform backups', () => {
     const later = { ...(await storedManifest(id)), format: 'agentstate.backup/3' };
     await adapters.blobs.put(`backup-manifests/${id}.json`, Buffer.from(JSON.stringify(later)));
     await expectAppError(services.backups.restore(platformOperator, id), 'IncompatibleVersion');
+  });
+
+  it('backs up and restores an empty tenant directory', async () => {
+    const id = await backUp(platformOperator);
+    expect((await storedManifest(id)).tenants).toEqual([]);
+    expect(await services.backups.restore(platformOperator, id)).toMatchObject({
+      agents_restored: [],
+      tenants_restored: [],
+    });
   });
 });
