@@ -172,7 +172,7 @@ export function createBackups(options: BackupsOptions): Backups {
     if (manifest.tenants !== undefined && !isPlatformOperator(caller, platform))
       throw new AppError(
         'Forbidden',
-        `backup ${backupId} holds every tenant: only a platform operator may restore or export it`,
+        `backup ${backupId} holds every tenant: only a platform operator may use it`,
       );
     return manifest;
   }
