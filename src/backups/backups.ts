@@ -124,25 +124,32 @@ export function createBackups(options: BackupsOptions): Backups {
   // a create's job ends after its call answered, and only this record names the backup.
   type AuditedAction = 'backup.created' | 'backup.restored' | 'backup.exported';
 
-  /** Records that `caller` ran `action` on `backupId` and how it ended; never fails the action. */
+  /**
+   * Records that `caller` ran `action` on `backupId` and how it ended, in the audit trail
+   * of `tenant` (the caller's own unless a platform restore overwrote another's); never
+   * fails the action.
+   */
   async function record(
     caller: Caller,
     action: AuditedAction,
     backupId: string,
-    error?: unknown,
+    { error, tenant = caller.tenant }: { error?: unknown; tenant?: string } = {},
   ): Promise<void> {
     const outcome = error === undefined ? 'ok' : isAppError(error) ? error.code : 'Internal';
-    await audit(caller.tenant)
+    await audit(tenant)
       .write([
         {
           id: randomUUID(),
-          tenant: caller.tenant,
+          tenant,
           at: now().toISOString(),
           agent: caller.principal,
           action,
           permission: 'approval_required',
           outcome,
-          details: { backup_id: backupId },
+          details: {
+            backup_id: backupId,
+            ...(tenant === caller.tenant ? {} : { platform_tenant: caller.tenant }),
+          },
         },
       ])
       .catch((auditError: unknown) => report(`audit of ${action} ${backupId}`, auditError));
@@ -160,7 +167,7 @@ export function createBackups(options: BackupsOptions): Backups {
       await record(caller, action, backupId);
       return result;
     } catch (error) {
-      await record(caller, action, backupId, error);
+      await record(caller, action, backupId, { error });
       throw error;
     }
   }
@@ -252,7 +259,7 @@ export function createBackups(options: BackupsOptions): Backups {
       });
     } catch (error) {
       report(`backup ${job.backup_id}`, error);
-      await record(caller, 'backup.created', job.backup_id, error);
+      await record(caller, 'backup.created', job.backup_id, { error });
       await recorder
         .save({
           ...job,
@@ -360,6 +367,9 @@ export function createBackups(options: BackupsOptions): Backups {
         tenants,
         owner: caller.principal,
       });
+      // Each tenant's own trail shows who overwrote its state; the platform's has the call.
+      for (const tenant of tenants)
+        if (tenant !== caller.tenant) await record(caller, 'backup.restored', backupId, { tenant });
       return {
         restored: true,
         agents_restored: [...new Set(outcome.tenants.flatMap(({ agents }) => agents))].sort(),

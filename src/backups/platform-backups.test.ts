@@ -13,6 +13,7 @@ import type { StateServices } from '../capabilities/state-services.ts';
 import { checkpointAgents } from '../core/checkpoints/checkpoint-agents.ts';
 import type { Caller } from '../core/identity/caller.ts';
 import { createPersistentState } from '../core/state/persistent-state.ts';
+import { createAuditTrail } from '../core/state/shared-audit.ts';
 import { createSharedState } from '../core/state/shared-state.ts';
 import { tenantDirectory } from '../core/state/tenant-directory.ts';
 import type { Adapters } from '../service/adapters.ts';
@@ -184,6 +185,15 @@ describe('platform backups', () => {
       tenants_restored: tenants.map((tenant) => ({ tenant, agents_restored: agents })),
     });
     expect(await views()).toEqual(before);
+    // Each tenant's audit trail says who overwrote its state, from which backup.
+    for (const tenant of tenants) {
+      const audited = (await createAuditTrail(adapters.kv, tenant).readAll()).filter((r) =>
+        r.action.startsWith('backup.'),
+      );
+      expect(audited.map((r) => [r.action, r.agent, r.details, r.outcome])).toEqual([
+        ['backup.restored', 'root', { backup_id: id, platform_tenant: PLATFORM }, 'ok'],
+      ]);
+    }
     // CAS goes on from the restored versions, which are above any the keys had.
     const counter = await services.shared('t2').get('counter');
     expect(counter.value).toBe(2);
