@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { idSchema } from './core/identity/caller.ts';
 
 /**
  * The worker's configuration, parsed once from the environment (and CLI flags, which
@@ -118,6 +119,11 @@ export const configSchema = z.object({
         .default(1024 * 1024),
       /** The secret holding the vault's master keys. */
       vaultSecret: z.string().min(1).default('agentstate-vault-key'),
+      /**
+       * The platform operator's tenant (`AGENTSTATE_PLATFORM_TENANT`): an operator of it
+       * backs up and restores every tenant with a full backup. Unset, there is none.
+       */
+      platformTenant: idSchema.optional(),
     })
     .prefault({}),
 });
@@ -172,6 +178,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
     backups: {
       retention: env['AGENTSTATE_BACKUP_RETENTION'],
       chunkBytes: env['AGENTSTATE_BACKUP_CHUNK_BYTES'],
+      platformTenant: env['AGENTSTATE_PLATFORM_TENANT'],
       vaultSecret: env['AGENTSTATE_VAULT_SECRET'],
     },
   };

@@ -10,6 +10,7 @@ import {
   assertManifestAuthentic,
   BACKUP_FORMAT,
   decodeBackupManifest,
+  PLATFORM_BACKUP_FORMAT,
   encodeBackupManifest,
   signManifest,
   type BackupManifest,
@@ -36,6 +37,8 @@ export interface WriteRequest {
   readonly backupId: string;
   readonly tenant: string;
   readonly scope: string;
+  /** A platform backup's tenants, which its manifest names (format 2); its records name theirs. */
+  readonly tenants?: readonly string[];
   readonly createdAt: Date;
   readonly records: AsyncIterable<StateRecord>;
   /** Told of encrypted bytes as they are stored. */
@@ -174,7 +177,7 @@ export function createBackupArchive(
   }
 
   return {
-    async write({ backupId, tenant, scope, createdAt, records, progress }) {
+    async write({ backupId, tenant, scope, tenants, createdAt, records, progress }) {
       const master = await vault.current();
       const salt = randomBytes(32);
       const keys = deriveBackupKeys(master.key, salt);
@@ -198,10 +201,11 @@ export function createBackupArchive(
       const data = await objects.write(dataKey(backupId), readAhead(frames(), framesPerPart));
       const manifest = signManifest(
         {
-          format: BACKUP_FORMAT,
+          format: tenants === undefined ? BACKUP_FORMAT : PLATFORM_BACKUP_FORMAT,
           backup_id: backupId,
           tenant,
           scope,
+          ...(tenants === undefined ? {} : { tenants: [...tenants] }),
           created_at: createdAt.toISOString(),
           completed_at: new Date().toISOString(),
           key_id: master.id,

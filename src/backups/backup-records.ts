@@ -7,10 +7,12 @@ import { decryptionFailed } from './chunk-cipher.ts';
 // What a backup holds before compression: one JSON record per line. Persistent keys
 // carry their retained versions in the subject export's shape (oldest first, the last
 // current); shared keys their value, version and last writer. The last line counts the
-// records before it, so a backup cut at a line boundary is not taken for whole.
+// records before it, so a backup cut at a line boundary is not taken for whole. In a
+// platform operator's backup (format 2) every record names its tenant.
 
 const persistentRecordSchema = z.strictObject({
   type: z.literal('persistent'),
+  tenant: idSchema.optional(),
   agent: idSchema,
   key: z.string().min(1),
   versions: z.array(exportedVersionSchema).min(1),
@@ -18,6 +20,7 @@ const persistentRecordSchema = z.strictObject({
 
 const sharedRecordSchema = z.strictObject({
   type: z.literal('shared'),
+  tenant: idSchema.optional(),
   key: z.string().min(1),
   value: jsonSchema,
   version: z.number().int().min(1),

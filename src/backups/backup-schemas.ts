@@ -56,6 +56,10 @@ export const backupRestoreResultSchema = z.strictObject({
   agents_restored: z.array(idSchema),
   shared_state_restored: z.boolean(),
   safety_backup_id: backupIdSchema.describe('The backup of what the restore overwrote, taken before it.'),
+  tenants_restored: z
+    .array(z.strictObject({ tenant: idSchema, agents_restored: z.array(idSchema) }))
+    .exactOptional()
+    .describe("A platform operator's full backup only: each tenant restored, with its agents."),
 });
 
 export const backupExportInputSchema = z.strictObject({

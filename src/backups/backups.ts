@@ -20,6 +20,14 @@ import type {
   BackupVerifyResult,
 } from './backup-schemas.ts';
 import { recordsOf, type BackupSource } from './backup-source.ts';
+import type { StateRecord } from './backup-records.ts';
+import {
+  inTenantOrder,
+  isPlatformOperator,
+  loadPlatformRecords,
+  platformRecordsOf,
+  type PlatformOptions,
+} from './platform-backups.ts';
 import type { Vault } from './vault.ts';
 
 export interface BackupsOptions {
@@ -29,6 +37,8 @@ export interface BackupsOptions {
   readonly vault: Vault;
   /** The state of one tenant that backups read and restores write. */
   readonly source: (tenant: string) => BackupSource;
+  /** The platform operator, whose full backup holds every tenant; none by default. */
+  readonly platform?: PlatformOptions;
   /** Complete backups kept per tenant; older ones are removed after a new one succeeded. @default 7 */
   readonly retention?: number;
   /** Plaintext bytes per encrypted chunk. @default 1 MiB */
@@ -49,8 +59,10 @@ export interface BackupsOptions {
 
 /**
  * Encrypted backups of a tenant's agents' persistent state and its shared state
- * (spec/000 `state.backup.*`). Every operation stays within the caller's tenant; who
- * may run it at all is the capability invoker's decision (permission classes).
+ * (spec/000 `state.backup.*`). Every operation stays within the caller's tenant, except
+ * that a platform operator's full backup holds every tenant, and only a platform
+ * operator sees, restores or exports it; who may run an operation at all is the
+ * capability invoker's decision (permission classes).
  */
 export interface Backups {
   /**
@@ -81,12 +93,20 @@ interface StartedJob {
   readonly recorder: JobRecorder;
 }
 
+/** What a backup holds: `scope` of `tenant`, or with `tenants` each of them in full (a platform backup). */
+interface Holding {
+  readonly tenant: string;
+  readonly scope: string;
+  readonly tenants?: readonly string[];
+}
+
 export function createBackups(options: BackupsOptions): Backups {
   const {
     blobs,
     vault,
     source,
     audit,
+    platform,
     retention = 7,
     verifyAfterBackup = true,
     heartbeatMs = 5000,
@@ -104,25 +124,32 @@ export function createBackups(options: BackupsOptions): Backups {
   // a create's job ends after its call answered, and only this record names the backup.
   type AuditedAction = 'backup.created' | 'backup.restored' | 'backup.exported';
 
-  /** Records that `caller` ran `action` on `backupId` and how it ended; never fails the action. */
+  /**
+   * Records that `caller` ran `action` on `backupId` and how it ended, in the audit trail
+   * of `tenant` (the caller's own unless a platform restore overwrote another's); never
+   * fails the action.
+   */
   async function record(
     caller: Caller,
     action: AuditedAction,
     backupId: string,
-    error?: unknown,
+    { error, tenant = caller.tenant }: { error?: unknown; tenant?: string } = {},
   ): Promise<void> {
     const outcome = error === undefined ? 'ok' : isAppError(error) ? error.code : 'Internal';
-    await audit(caller.tenant)
+    await audit(tenant)
       .write([
         {
           id: randomUUID(),
-          tenant: caller.tenant,
+          tenant,
           at: now().toISOString(),
           agent: caller.principal,
           action,
           permission: 'approval_required',
           outcome,
-          details: { backup_id: backupId },
+          details: {
+            backup_id: backupId,
+            ...(tenant === caller.tenant ? {} : { platform_tenant: caller.tenant }),
+          },
         },
       ])
       .catch((auditError: unknown) => report(`audit of ${action} ${backupId}`, auditError));
@@ -140,7 +167,7 @@ export function createBackups(options: BackupsOptions): Backups {
       await record(caller, action, backupId);
       return result;
     } catch (error) {
-      await record(caller, action, backupId, error);
+      await record(caller, action, backupId, { error });
       throw error;
     }
   }
@@ -149,7 +176,27 @@ export function createBackups(options: BackupsOptions): Backups {
     const manifest = await archive.manifest(backupId);
     // Another tenant's backup is as absent as a missing one.
     if (manifest === undefined || manifest.tenant !== caller.tenant) throw backupNotFound(backupId);
+    if (manifest.tenants !== undefined && !isPlatformOperator(caller, platform))
+      throw new AppError(
+        'Forbidden',
+        `backup ${backupId} holds every tenant: only a platform operator may use it`,
+      );
     return manifest;
+  }
+
+  /** The caller's tenant's complete backups, newest first; a platform backup is the platform operator's alone. */
+  async function visible(caller: Caller): Promise<BackupManifest[]> {
+    return (await archive.list(caller.tenant)).filter(
+      (manifest) => manifest.tenants === undefined || isPlatformOperator(caller, platform),
+    );
+  }
+
+  /** The backup's records; a platform backup's checked to name its tenants in order. */
+  function recordsIn(manifest: BackupManifest): AsyncIterable<StateRecord> {
+    const records = archive.read(manifest);
+    return manifest.tenants === undefined
+      ? records
+      : inTenantOrder(manifest.backup_id, manifest.tenants, records);
   }
 
   /**
@@ -157,8 +204,7 @@ export function createBackups(options: BackupsOptions): Backups {
    * record is refreshed all along, since a read-back of a large backup takes minutes too.
    */
   async function backUp(
-    tenant: string,
-    scope: string,
+    { tenant, scope, tenants }: Holding,
     { job, recorder }: StartedJob,
     check: (manifest: BackupManifest) => Promise<void> = async () => undefined,
   ): Promise<BackupManifest> {
@@ -177,8 +223,10 @@ export function createBackups(options: BackupsOptions): Backups {
         backupId: job.backup_id,
         tenant,
         scope,
+        ...(tenants === undefined ? {} : { tenants }),
         createdAt: new Date(job.created_at),
-        records: recordsOf(source(tenant), scope),
+        records:
+          tenants === undefined ? recordsOf(source(tenant), scope) : platformRecordsOf(source, tenants),
         progress: (bytes) => {
           // The first bytes refresh the record at once, so a follower sees the job move.
           const first = written === 0;
@@ -198,7 +246,11 @@ export function createBackups(options: BackupsOptions): Backups {
     const { job, recorder } = started;
     const tenant = caller.tenant;
     try {
-      const manifest = await backUp(tenant, scope, started, verifyAfterBackup ? verifyNew : undefined);
+      const holding: Holding =
+        platform !== undefined && scope === 'full' && isPlatformOperator(caller, platform)
+          ? { tenant, scope, tenants: await listed(platform.tenants()) }
+          : { tenant, scope };
+      const manifest = await backUp(holding, started, verifyAfterBackup ? verifyNew : undefined);
       await recorder.save({
         ...job,
         status: 'complete',
@@ -207,7 +259,7 @@ export function createBackups(options: BackupsOptions): Backups {
       });
     } catch (error) {
       report(`backup ${job.backup_id}`, error);
-      await record(caller, 'backup.created', job.backup_id, error);
+      await record(caller, 'backup.created', job.backup_id, { error });
       await recorder
         .save({
           ...job,
@@ -286,6 +338,9 @@ export function createBackups(options: BackupsOptions): Backups {
     agent: string | undefined,
   ): Promise<BackupRestoreResult> {
     const manifest = await manifestOf(caller, backupId);
+    const { tenants } = manifest;
+    if (tenants !== undefined && agent !== undefined)
+      throw new AppError('InvalidInput', `backup ${backupId} holds every tenant: restore it whole`);
     if (agent !== undefined && manifest.scope !== 'full' && manifest.scope !== `agent:${agent}`)
       throw new AppError(
         'InvalidInput',
@@ -293,17 +348,36 @@ export function createBackups(options: BackupsOptions): Backups {
       );
     // Read it through once, writing nothing: a backup that does not authenticate to
     // the end overwrites nothing.
-    for await (const record of archive.read(manifest)) void record;
+    for await (const record of recordsIn(manifest)) void record;
     const scope = agent !== undefined ? `agent:${agent}` : manifest.scope;
     // Retention does not run here: it could remove the very backup being restored.
     const safetyJob = await newJob(caller.tenant, scope);
-    const safety = await backUp(caller.tenant, scope, safetyJob);
+    const safety = await backUp(
+      { tenant: caller.tenant, scope, ...(tenants === undefined ? {} : { tenants }) },
+      safetyJob,
+    );
     await safetyJob.recorder.save({
       ...safetyJob.job,
       status: 'complete',
       updated_at: now().toISOString(),
       file_size_bytes: safety.file_size_bytes,
     });
+    if (tenants !== undefined) {
+      const outcome = await loadPlatformRecords(backupId, source, archive.read(manifest), {
+        tenants,
+        owner: caller.principal,
+      });
+      // Each tenant's own trail shows who overwrote its state; the platform's has the call.
+      for (const tenant of tenants)
+        if (tenant !== caller.tenant) await record(caller, 'backup.restored', backupId, { tenant });
+      return {
+        restored: true,
+        agents_restored: [...new Set(outcome.tenants.flatMap(({ agents }) => agents))].sort(),
+        shared_state_restored: true,
+        safety_backup_id: safety.backup_id,
+        tenants_restored: outcome.tenants.map(({ tenant, agents }) => ({ tenant, agents_restored: agents })),
+      };
+    }
     const outcome = await loadRecords(source(caller.tenant), archive.read(manifest), {
       agent,
       restoresShared: agent === undefined && manifest.scope === 'full',
@@ -343,7 +417,7 @@ export function createBackups(options: BackupsOptions): Backups {
     },
 
     async list(caller) {
-      const backups = (await archive.list(caller.tenant)).map((manifest) => ({
+      const backups = (await visible(caller)).map((manifest) => ({
         backup_id: manifest.backup_id,
         created_at: manifest.created_at,
         scope: manifest.scope,
@@ -364,7 +438,7 @@ export function createBackups(options: BackupsOptions): Backups {
     async verify(caller, backupId, percent) {
       let manifest: BackupManifest;
       if (backupId === 'latest') {
-        const latest = (await archive.list(caller.tenant))[0];
+        const latest = (await visible(caller))[0];
         if (latest === undefined) throw backupNotFound('latest');
         manifest = latest;
       } else manifest = await manifestOf(caller, backupId);
@@ -377,6 +451,13 @@ export function createBackups(options: BackupsOptions): Backups {
       while (running.size > 0) await Promise.allSettled([...running]);
     },
   };
+}
+
+/** Every name `names` lists, in memory: the tenants a platform backup holds, which its manifest names. */
+async function listed(names: AsyncIterable<string>): Promise<string[]> {
+  const all: string[] = [];
+  for await (const name of names) all.push(name);
+  return all;
 }
 
 /** `BackupNotFound` with the spec's recovery hint. */

@@ -20,7 +20,7 @@ export const backupCapabilities = [
     name: 'state.backup.create',
     permission: 'approval_required',
     description:
-      "Starts an encrypted backup (AES-256-GCM, key from the vault) of all agents' persistent state and the shared state, or of one agent; answers its id at once.",
+      "Starts an encrypted backup (AES-256-GCM, key from the vault) of all agents' persistent state and the shared state (of every tenant, for a platform operator), or of one agent; answers its id at once.",
     input: backupCreateInputSchema,
     output: backupCreateResultSchema,
     run: (services, context, { agent }) => services.backups.create(context.caller, agent),

@@ -1,4 +1,4 @@
-import { agentsWithBackfill } from '../backups/backup-agents.ts';
+import { namesWithBackfill } from '../backups/backup-agents.ts';
 import { createBackups, type BackupsOptions } from '../backups/backups.ts';
 import { createVault } from '../backups/vault.ts';
 import type { StateServices } from '../capabilities/state-services.ts';
@@ -7,11 +7,14 @@ import { createApprovalStore } from '../core/approvals/approval-store.ts';
 import { createJournal } from '../core/briefing/journal.ts';
 import { TOKEN_KEY_SECRET } from '../core/identity/tokens.ts';
 import { createSessions } from '../core/sessions/sessions.ts';
-import { agentDirectory, registeringWrites } from '../core/state/agent-directory.ts';
+import { checkpointAgents } from '../core/checkpoints/checkpoint-agents.ts';
+import { agentDirectory } from '../core/state/agent-directory.ts';
 import { createPersistentState } from '../core/state/persistent-state.ts';
 import { createAuditTrail } from '../core/state/shared-audit.ts';
 import { NOTIFICATIONS_TOPIC } from '../core/state/shared-events.ts';
+import { registeringSharedWrites, registeringWrites } from '../core/state/registering-writes.ts';
 import { createSharedState } from '../core/state/shared-state.ts';
+import { tenantDirectory } from '../core/state/tenant-directory.ts';
 import { createActivityTracker } from '../core/system/activity.ts';
 import { createSystemSnapshotStore } from '../core/system/snapshot-store.ts';
 import { createWatches } from '../core/watch/watches.ts';
@@ -35,7 +38,9 @@ export function createStateServices(
     quotaBytes: limits.sessionQuotaBytes,
   });
   // Every agent that writes persistent state is in its tenant's directory, which is
-  // what a full backup enumerates.
+  // what a full backup enumerates; every tenant that writes persistent or shared state
+  // is in the tenant directory, which a platform operator's full backup enumerates.
+  const tenants = tenantDirectory(adapters.kv);
   const persistent = (tenant: string, agent: string) =>
     registeringWrites(
       createPersistentState(adapters.kv, {
@@ -44,20 +49,24 @@ export function createStateServices(
         retention: limits.persistentRetention,
         quotaBytes: limits.persistentQuotaBytes,
       }),
-      agentDirectory(adapters.kv, tenant),
-      agent,
+      async () => {
+        await Promise.all([tenants.register(tenant), agentDirectory(adapters.kv, tenant).register(agent)]);
+      },
     );
   const shared = (tenant: string) =>
-    createSharedState(adapters.kv, adapters.bus, {
-      tenant,
-      quotaBytes: limits.sharedQuotaBytes,
-      auditRetentionDays: limits.auditRetentionDays,
-    });
+    registeringSharedWrites(
+      createSharedState(adapters.kv, adapters.bus, {
+        tenant,
+        quotaBytes: limits.sharedQuotaBytes,
+        auditRetentionDays: limits.auditRetentionDays,
+      }),
+      () => tenants.register(tenant),
+    );
   const audit = (tenant: string) =>
     createAuditTrail(adapters.kv, tenant, { retentionDays: limits.auditRetentionDays });
   const objects = createLargeObjectStore(adapters.blobs);
   const activity = createActivityTracker(adapters.kv);
-  const { vaultSecret, retention, chunkBytes, observe, report, heartbeatMs } = backups;
+  const { vaultSecret, retention, chunkBytes, platformTenant, observe, report, heartbeatMs } = backups;
   return {
     sessions,
     persistent,
@@ -71,10 +80,25 @@ export function createStateServices(
         persistent: (agent) => persistent(tenant, agent),
         shared: () => shared(tenant),
         agents: () =>
-          agentsWithBackfill(agentDirectory(adapters.kv, tenant), async () =>
+          namesWithBackfill(agentDirectory(adapters.kv, tenant), async () =>
             (await activity.agents(tenant)).map(({ agent }) => agent),
           ),
       }),
+      ...(platformTenant === undefined
+        ? {}
+        : {
+            platform: {
+              tenant: platformTenant,
+              // Tenants that wrote before the directory existed are found if they wrote
+              // checkpoints (or as soon as they write again): README, Backups.
+              tenants: () =>
+                namesWithBackfill(tenants, async () => {
+                  const found = new Set<string>();
+                  for await (const { tenant } of checkpointAgents(adapters.kv).list()) found.add(tenant);
+                  return found;
+                }),
+            },
+          }),
       audit,
       ...(retention === undefined ? {} : { retention }),
       ...(chunkBytes === undefined ? {} : { chunkBytes }),

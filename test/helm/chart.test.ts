@@ -310,6 +310,15 @@ function chartSuite(helmPath: string): void {
         }
       });
 
+      it('names a platform operator only when platformTenant is set, as the worker reads it', () => {
+        expect(loadConfig(envOf(worker(render()))).backups.platformTenant).toBeUndefined();
+        const env = envOf(worker(render({ platformTenant: 'platform-ops' })));
+        expect(loadConfig(env).backups.platformTenant).toBe('platform-ops');
+        const result = template({ platformTenant: '_tenants' });
+        expect(result.status).not.toBe(0);
+        expect(result.stderr).toMatch(/platformTenant/);
+      });
+
       it('passes the limits to the worker as its configuration reads them', () => {
         const limits = {
           sessionIdleTimeoutSeconds: 600,

@@ -1,6 +1,6 @@
 import type { KvStore } from '../../ports/kv-store.ts';
-import { engineRuntimeOf, type EngineRuntime } from '../engine/engine-runtime.ts';
-import { createKeyIndex } from '../state/key-index.ts';
+import type { EngineRuntime } from '../engine/engine-runtime.ts';
+import { keyRegistry } from '../state/key-registry.ts';
 import { assertValidNamespaceId } from '../state/user-key.ts';
 
 // Not under any tenant: tenant ids start with a letter or digit, so no tenant reaches it.
@@ -9,8 +9,8 @@ const NAMESPACE = '_checkpoints/agents/';
 /**
  * The agents that have written checkpoints, across tenants: what the background sweep
  * of expired threads goes through, since the store cannot list keys. An agent is added
- * before its first put in each worker commits (one read when it is known, a leaf write
- * the first time ever), so the list is a superset of the agents with threads.
+ * before its first put in each worker commits (`key-registry.ts`), so the list is a
+ * superset of the agents with threads.
  */
 export interface CheckpointAgents {
   /** Adds the agent, once per worker. */
@@ -19,30 +19,18 @@ export interface CheckpointAgents {
   list(): AsyncIterable<{ tenant: string; agent: string }>;
 }
 
-export function checkpointAgents(
-  kv: KvStore,
-  runtime: EngineRuntime = engineRuntimeOf(kv),
-): CheckpointAgents {
-  const index = createKeyIndex(kv, { namespace: NAMESPACE });
-  const known = runtime.singleton('checkpoint-agents', NAMESPACE, () => new Set<string>());
+export function checkpointAgents(kv: KvStore, runtime?: EngineRuntime): CheckpointAgents {
+  const registry = keyRegistry(kv, NAMESPACE, runtime);
   return {
     async register(tenant, agent) {
       assertValidNamespaceId('tenant', tenant);
       assertValidNamespaceId('agent', agent);
-      const key = `${tenant}/${agent}`;
-      if (known.has(key)) return;
-      if (!(await index.has(key))) await index.add(key);
-      known.add(key);
+      await registry.register(`${tenant}/${agent}`);
     },
     async *list() {
-      for (let after: string | undefined; ;) {
-        const page = await index.list(after === undefined ? {} : { after });
-        for (const key of page.keys) {
-          const [tenant = '', agent = ''] = key.split('/');
-          yield { tenant, agent };
-        }
-        if (page.cursor === undefined) return;
-        after = page.cursor;
+      for await (const key of registry.list()) {
+        const [tenant = '', agent = ''] = key.split('/');
+        yield { tenant, agent };
       }
     },
   };
