@@ -37,14 +37,14 @@ export type PersistentRecord = z.infer<typeof persistentRecordSchema>;
 export type SharedRecord = z.infer<typeof sharedRecordSchema>;
 export type StateRecord = PersistentRecord | SharedRecord;
 
-/** `records` as lines, closed by the end record. */
-export async function* encodeRecords(records: AsyncIterable<StateRecord>): AsyncGenerator<Uint8Array> {
+/** `records` as lines, closed by the end record; text, which the compression encodes in place. */
+export async function* encodeRecords(records: AsyncIterable<StateRecord>): AsyncGenerator<string> {
   let count = 0;
   for await (const record of records) {
     count++;
-    yield Buffer.from(`${JSON.stringify(record)}\n`, 'utf8');
+    yield `${JSON.stringify(record)}\n`;
   }
-  yield Buffer.from(`${JSON.stringify({ type: 'end', records: count })}\n`, 'utf8');
+  yield `${JSON.stringify({ type: 'end', records: count })}\n`;
 }
 
 /**

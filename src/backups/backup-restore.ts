@@ -1,12 +1,12 @@
 import type { BulkItem } from '../core/engine/bulk-load.ts';
-import { jsonByteLength } from '../core/json.ts';
+import type { Json } from '../core/json.ts';
 import { bulkItemOf } from '../portability/state-writer.ts';
 import type { PersistentRecord, SharedRecord, StateRecord } from './backup-records.ts';
 import type { BackupSource } from './backup-source.ts';
 
 /** Keys per bulk load at most: the engine's own round size. */
 const BATCH = 100;
-/** Bytes of values per bulk load at most, so that a batch of large values stays small in memory. */
+/** Bytes of values held per bulk load at most (`heldBytes`), so that a batch of large values stays small in memory. */
 const BATCH_BYTES = 4 * 1024 * 1024;
 /** Keys per listing page of what the restore deletes: a page holds their values too. */
 const LIST_PAGE = 32;
@@ -71,7 +71,7 @@ export async function loadRecords(
         agents.push(record.agent);
       }
       current.items.push(bulkItemOf(record satisfies PersistentRecord));
-      current.bytes += record.versions.reduce((sum, version) => sum + jsonByteLength(version.value), 0);
+      current.bytes += record.versions.reduce((sum, version) => sum + heldBytes(version.value), 0);
       current.keys.add(record.key);
       if (current.items.length >= BATCH || current.bytes >= BATCH_BYTES) await flushAgent();
     } else {
@@ -79,7 +79,7 @@ export async function loadRecords(
       current = undefined;
       shared ??= { items: [], bytes: 0, keys: new Set() };
       shared.items.push(sharedItemOf(record));
-      shared.bytes += jsonByteLength(record.value);
+      shared.bytes += heldBytes(record.value);
       shared.keys.add(record.key);
       if (shared.items.length >= BATCH || shared.bytes >= BATCH_BYTES) await flushShared();
     }
@@ -97,6 +97,20 @@ export async function loadRecords(
     );
   }
   return { agents, shared: restoresShared };
+}
+
+/**
+ * About the bytes `value` holds in memory, what a batch's cap is about: a string's
+ * length, a little for every other leaf and key. Walking the value allocates nothing,
+ * where measuring its JSON encoding made a dead copy of every restored value.
+ */
+function heldBytes(value: Json): number {
+  if (typeof value === 'string') return value.length;
+  if (value === null || typeof value !== 'object') return 8;
+  if (Array.isArray(value)) return value.reduce<number>((sum, item) => sum + heldBytes(item), 8);
+  let sum = 8;
+  for (const [key, item] of Object.entries(value)) sum += key.length + heldBytes(item);
+  return sum;
 }
 
 function sharedItemOf(record: SharedRecord): BulkItem {
