@@ -3,7 +3,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { logTail, spawnProcess, type ManagedProcess } from '../../src/testing/harness/index.ts';
 import { totalCalls, type KvCounters } from './counting-kv-store.ts';
 import type { HttpClient } from './http-client.ts';
-import { WORKER_READY, workerReadySchema, type SeedRequest, type WorkerSpec } from './worker-spec.ts';
+import {
+  WORKER_READY,
+  workerReadySchema,
+  type SeedRequest,
+  type WorkerMemory,
+  type WorkerSpec,
+} from './worker-spec.ts';
 
 /** A worker process of the bench, with its store's counters. */
 export interface WorkerHandle {
@@ -26,8 +32,8 @@ export interface WorkerHandle {
   waitQuiet(): Promise<boolean>;
   /** Writes keys `seedKey(from..to-1)` of one agent by the engine's bulk load, in the worker. */
   seed(request: SeedRequest): Promise<void>;
-  /** The worker process's resident set size now, in bytes. */
-  rss(): Promise<number>;
+  /** The worker process's resident set size now, and V8's part of it, in bytes. */
+  memory(): Promise<WorkerMemory>;
   stop(): Promise<void>;
 }
 
@@ -87,9 +93,9 @@ export async function startWorkerProcess(options: WorkerHandleOptions): Promise<
     async seed(request) {
       await http.ok('POST', `${ready.controlUrl}/seed`, JSON.stringify(request));
     },
-    async rss() {
+    async memory() {
       const answer = await http.ok('GET', `${ready.controlUrl}/memory`);
-      return (JSON.parse(answer.text) as { rss: number }).rss;
+      return JSON.parse(answer.text) as WorkerMemory;
     },
     async stop() {
       await proc.stop(15_000);

@@ -4,6 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
+import { getHeapSpaceStatistics } from 'node:v8';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger, logDestination } from '../../src/logging.ts';
@@ -12,7 +13,13 @@ import { startWorker } from '../../src/service/worker.ts';
 import { TEST_TOKEN_KEY } from '../../src/testing/api/test-worker.ts';
 import { countingKvStore, type CountingKvStore, type KvCounters } from './counting-kv-store.ts';
 import { largeSeedValue, seedKey, seedValue } from './seed-keys.ts';
-import { WORKER_READY, seedRequestSchema, workerSpecSchema, type SeedRequest } from './worker-spec.ts';
+import {
+  WORKER_READY,
+  seedRequestSchema,
+  workerSpecSchema,
+  type SeedRequest,
+  type WorkerMemory,
+} from './worker-spec.ts';
 
 const SEED_BATCH = 1_000;
 const SEED_BYTES = 4 * 1024 * 1024;
@@ -23,7 +30,7 @@ const SEED_BYTES = 4 * 1024 * 1024;
 // KvStore, and answers the counters on a second loopback port:
 //   GET /counters · POST /counters/on (from zero) · POST /counters/off (answers the counts)
 //   POST /seed {tenant, agent, from, to, valueBytes?}: writes keys seedKey(from..to-1) by bulk load
-//   GET /memory: the process's resident set size now
+//   GET /memory: the process's resident set size now, and what V8 holds of it (WorkerMemory)
 
 const spec = workerSpecSchema.parse(JSON.parse(process.env['BENCH_WORKER_SPEC'] ?? '{}'));
 let dataDir: string | undefined;
@@ -59,7 +66,7 @@ const control = createServer((req, res) => {
   }
   if (req.method === 'GET' && req.url === '/memory') {
     res.setHeader('content-type', 'application/json');
-    res.end(JSON.stringify({ rss: process.memoryUsage.rss() }));
+    res.end(JSON.stringify(workerMemory()));
     return;
   }
   if (req.method === 'POST' && req.url === '/counters/on') {
@@ -147,6 +154,14 @@ async function answerSeed(req: IncomingMessage, res: ServerResponse) {
     res.statusCode = 500;
     res.end(error instanceof Error ? (error.stack ?? error.message) : String(error));
   }
+}
+
+function workerMemory(): WorkerMemory {
+  const { rss, heapTotal, external } = process.memoryUsage();
+  const spaces = getHeapSpaceStatistics();
+  const size = (names: readonly string[]) =>
+    spaces.filter((s) => names.includes(s.space_name)).reduce((sum, s) => sum + s.space_size, 0);
+  return { rss, heapTotal, youngGeneration: size(['new_space', 'new_large_object_space']), external };
 }
 
 control.listen(0, '127.0.0.1');

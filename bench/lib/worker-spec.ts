@@ -28,3 +28,13 @@ export const seedRequestSchema = z.object({
   valueBytes: z.number().int().min(1).optional(),
 });
 export type SeedRequest = z.infer<typeof seedRequestSchema>;
+
+/** A worker's memory at one moment, in bytes (`GET /memory`). */
+export interface WorkerMemory {
+  readonly rss: number;
+  /** V8's heap, of which the young generation (new and new large object spaces) is part. */
+  readonly heapTotal: number;
+  readonly youngGeneration: number;
+  /** Outside V8's heap: buffers (live, or dead until a collection frees them). */
+  readonly external: number;
+}

@@ -7,6 +7,8 @@ import { ratio } from '../lib/measure.ts';
 import { fmt, type BenchContext, type BudgetCheck, type WorkloadResult } from '../lib/results.ts';
 import { seedKey } from '../lib/seed-keys.ts';
 import { STATE_STORE, type Target } from '../lib/targets.ts';
+import type { WorkerMemory } from '../lib/worker-spec.ts';
+import { openCpuWindow } from '../lib/process-cpu.ts';
 
 const TENANT = 'bench-backup';
 const AGENT = 'backup-agent';
@@ -24,6 +26,10 @@ interface Run {
   /** The worker's resident set when the operation started, and its highest sample during it. */
   readonly startRss: number;
   readonly peakRss: number;
+  /** The sample of the highest resident set, with V8's part of it. */
+  readonly atPeak: WorkerMemory;
+  /** CPU time of each process of the target over the operation, in ms. */
+  readonly cpuMs: Record<string, number>;
 }
 
 /**
@@ -65,20 +71,21 @@ export async function backupRestore(
 
     ctx.progress(`${target.name}: reading ${(size / MB).toFixed(0)} MB through the state store alone`);
     const heads = engineKeys(persistentNamespace(TENANT, AGENT));
-    const baselineStart = performance.now();
     let read = 0;
-    for (let from = 0; from < keys; from += BASELINE_KEYS) {
-      const batch = Array.from({ length: Math.min(BASELINE_KEYS, keys - from) }, (_, i) =>
-        heads.head(seedKey(from + i)),
-      );
-      const answer = await ctx.http.ok(
-        'POST',
-        `${target.daprEndpoint}/v1.0/state/${STATE_STORE}/bulk`,
-        JSON.stringify({ keys: batch, parallelism: 1 }),
-      );
-      read += answer.text.length;
-    }
-    const baselineSeconds = (performance.now() - baselineStart) / 1000;
+    const baseline = await sampled(target, async () => {
+      for (let from = 0; from < keys; from += BASELINE_KEYS) {
+        const batch = Array.from({ length: Math.min(BASELINE_KEYS, keys - from) }, (_, i) =>
+          heads.head(seedKey(from + i)),
+        );
+        const answer = await ctx.http.ok(
+          'POST',
+          `${target.daprEndpoint}/v1.0/state/${STATE_STORE}/bulk`,
+          JSON.stringify({ keys: batch, parallelism: 1 }),
+        );
+        read += answer.text.length;
+      }
+    });
+    const baselineSeconds = baseline.seconds;
     if (read < size) throw new Error(`the baseline read ${read} bytes, less than the ${size} seeded`);
 
     ctx.progress(`${target.name}: backing up`);
@@ -88,7 +95,7 @@ export async function backupRestore(
         .then((answer) => JSON.parse(answer.text) as Record<string, unknown>);
     let backupId = '';
     let listedAt = 0;
-    const backup = await sampled(worker, async () => {
+    const backup = await sampled(target, async () => {
       backupId = String((await api('POST', '/v1/backups', { agent: AGENT }))['backup_id']);
       for (;;) {
         const listed = (await api('GET', '/v1/backups'))['backups'] as { backup_id: string }[];
@@ -110,7 +117,7 @@ export async function backupRestore(
     const encrypted = ((await api('GET', `/v1/backups/${backupId}`))['file_size_bytes'] as number) ?? 0;
 
     ctx.progress(`${target.name}: restoring`);
-    const restore = await sampled(worker, () =>
+    const restore = await sampled(target, () =>
       api('POST', `/v1/backups/${backupId}/restore`, { agent: AGENT }),
     );
 
@@ -120,13 +127,24 @@ export async function backupRestore(
     const restoreRatio = ratio(rate(restore.seconds), baselineRate);
     const peak = Math.max(backup.peakRss, restore.peakRss);
     const atBudgetSize = size >= BUDGET_BYTES;
-    const row = (what: string, seconds: number, peakRss?: number) => [
+    const cpu = (run: Run | undefined, label: string) => {
+      const ms = run?.cpuMs[label];
+      return ms === undefined ? '' : `${(ms / 1000).toFixed(1)} s`;
+    };
+    const row = (what: string, seconds: number, run?: Run, peak = true) => [
       what,
       `${seconds.toFixed(1)} s`,
       `${rate(seconds).toFixed(1)} MB/s`,
       fmt.ratio(ratio(rate(seconds), baselineRate)),
-      peakRss === undefined ? '' : `${(peakRss / MB).toFixed(0)} MB`,
+      cpu(run, 'worker'),
+      cpu(run, 'daprd'),
+      run === undefined || !peak ? '' : `${(run.peakRss / MB).toFixed(0)} MB`,
     ];
+    const atPeak = (what: string, run: Run) =>
+      `At the ${what}'s peak the worker's resident set was ${(run.peakRss / MB).toFixed(0)} MB: V8's heap ` +
+      `${(run.atPeak.heapTotal / MB).toFixed(0)} MB, of which the young generation ` +
+      `${(run.atPeak.youngGeneration / MB).toFixed(0)} MB, and ${(run.atPeak.external / MB).toFixed(0)} MB of buffers ` +
+      `outside it (live, or dead until a collection frees them).`;
     const budgets: BudgetCheck[] = [
       {
         budget: 'backup and restore of 1 GiB ≥ 0.8x reading it through the store; peak RSS < 256 MB',
@@ -142,25 +160,36 @@ export async function backupRestore(
           title: `Backup and restore of ${(size / MB).toFixed(0)} MB on ${target.name}`,
           description:
             `One agent's ${fmt.int(keys)} keys of ${VALUE_BYTES / 1024} KiB random text (the worst case for compression, which ` +
-            `sets the pace of a backup), backed up (gzip, AES-256-GCM in ` +
+            `sets the pace of a backup), backed up (zstd, AES-256-GCM in ` +
             `chunks, parts on bindings.localstorage) and restored through the REST API, against reading the same heads ` +
             `through daprd's state API alone (bulk get of ${BASELINE_KEYS} keys a request, one request at a time). ` +
-            `The worker's resident set is sampled every 100 ms. The backup is timed until its manifest is listed, its ` +
+            `The worker's resident set is sampled every 100 ms; the CPU columns are the time the worker and daprd spent ` +
+            `on a CPU during the operation. The backup is timed until its manifest is listed, its ` +
             `verification (every chunk read back and decrypted) apart; the restore includes its read-through check and ` +
             `the safety backup of what it overwrites.`,
           table: {
-            columns: ['operation', 'time', 'throughput', 'vs store read', 'peak RSS'],
+            columns: [
+              'operation',
+              'time',
+              'throughput',
+              'vs store read',
+              'worker CPU',
+              'daprd CPU',
+              'peak RSS',
+            ],
             rows: [
-              row('read through the state store (baseline)', baselineSeconds),
-              row('backup', backup.seconds, backup.peakRss),
+              row('read through the state store (baseline)', baselineSeconds, baseline, false),
+              row('backup', backup.seconds, backup),
               row('verification after the backup', verifySeconds),
-              row('restore (check, safety backup, load)', restore.seconds, restore.peakRss),
+              row('restore (check, safety backup, load)', restore.seconds, restore),
             ],
           },
           notes: [
             `The backup is ${(encrypted / MB).toFixed(0)} MB encrypted.`,
             `The worker's resident set was ${(backup.startRss / MB).toFixed(0)} MB when the backup started and ` +
               `${(restore.startRss / MB).toFixed(0)} MB when the restore started (seeding ran in the same process before).`,
+            atPeak('backup', backup),
+            atPeak('restore', restore),
           ],
         },
       ],
@@ -179,17 +208,23 @@ export async function backupRestore(
   }
 }
 
-/** Runs `work`, sampling the worker's resident set every 100 ms; answers its time and the peak. */
-async function sampled(worker: Target['worker'], work: () => Promise<unknown>): Promise<Run> {
-  const startRss = await worker.rss();
-  let peakRss = startRss;
+/**
+ * Runs `work`, sampling the worker's memory every 100 ms; answers its time, the peak,
+ * and the CPU time each process of the target spent meanwhile (which, unlike the time,
+ * other load on the machine barely changes).
+ */
+async function sampled(target: Target, work: () => Promise<unknown>): Promise<Run> {
+  const start = await target.worker.memory();
+  let atPeak = start;
   let done = false;
   const sampler = (async () => {
     while (!done) {
-      peakRss = Math.max(peakRss, await worker.rss());
+      const now = await target.worker.memory();
+      if (now.rss > atPeak.rss) atPeak = now;
       await sleep(100);
     }
   })();
+  const cpuWindow = await openCpuWindow(target.processes);
   const started = performance.now();
   try {
     await work();
@@ -197,5 +232,7 @@ async function sampled(worker: Target['worker'], work: () => Promise<unknown>): 
     done = true;
     await sampler;
   }
-  return { seconds: (performance.now() - started) / 1000, startRss, peakRss };
+  const seconds = (performance.now() - started) / 1000;
+  const cpuMs = Object.fromEntries((await cpuWindow.close(1)).map(({ label, cpuMs: ms }) => [label, ms]));
+  return { seconds, startRss: start.rss, peakRss: atPeak.rss, atPeak, cpuMs };
 }

@@ -40,32 +40,34 @@ export type PersistentRecord = z.infer<typeof persistentRecordSchema>;
 export type SharedRecord = z.infer<typeof sharedRecordSchema>;
 export type StateRecord = PersistentRecord | SharedRecord;
 
-/** `records` as lines, closed by the end record. */
-export async function* encodeRecords(records: AsyncIterable<StateRecord>): AsyncGenerator<Uint8Array> {
+/** `records` as lines, closed by the end record; text, which the compression encodes in place. */
+export async function* encodeRecords(records: AsyncIterable<StateRecord>): AsyncGenerator<string> {
   let count = 0;
   for await (const record of records) {
     count++;
-    yield Buffer.from(`${JSON.stringify(record)}\n`, 'utf8');
+    yield `${JSON.stringify(record)}\n`;
   }
-  yield Buffer.from(`${JSON.stringify({ type: 'end', records: count })}\n`, 'utf8');
+  yield `${JSON.stringify({ type: 'end', records: count })}\n`;
 }
 
 /**
- * The records of decrypted, decompressed `text`, one line in memory at a time. The
- * bytes authenticated, so a line that does not decode, or a missing or wrong end record,
- * means a backup written by something else: `DecryptionFailed` all the same.
+ * The records of decrypted, decompressed `text`, one line in memory at a time. Lines
+ * are cut at the newline byte (which UTF-8 never uses inside a character) and decoded one
+ * by one: decoding whole members made a string of a megabyte or more per member, which
+ * V8 allocates in its old generation and only a full collection frees. The bytes
+ * authenticated, so a line that does not decode, or a missing or wrong end record, means
+ * a backup written by something else: `DecryptionFailed` all the same.
  */
 export async function* decodeRecords(
   backupId: string,
   text: AsyncIterable<Uint8Array>,
 ): AsyncGenerator<StateRecord> {
-  const decoder = new TextDecoder('utf-8', { fatal: true });
-  let buffered = '';
+  let partial: Buffer[] = [];
   let count = 0;
   let ended = false;
-  const take = (line: string): StateRecord | undefined => {
+  const take = (bytes: Buffer): StateRecord | undefined => {
     if (ended) throw decryptionFailed(backupId, 'it has records after its end');
-    const parsed = backupRecordSchema.safeParse(parseLine(backupId, line));
+    const parsed = backupRecordSchema.safeParse(parseLine(backupId, decodeLine(backupId, bytes)));
     if (!parsed.success)
       throw decryptionFailed(backupId, `record ${count + 1} is not a backup record`, parsed.error);
     if (parsed.data.type === 'end') {
@@ -77,17 +79,31 @@ export async function* decodeRecords(
     return parsed.data;
   };
   for await (const chunk of text) {
-    buffered += decoder.decode(chunk, { stream: true });
-    let newline = buffered.indexOf('\n');
-    while (newline >= 0) {
-      const record = take(buffered.slice(0, newline));
-      buffered = buffered.slice(newline + 1);
+    const bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    let start = 0;
+    for (let newline = bytes.indexOf(NEWLINE); newline >= 0; newline = bytes.indexOf(NEWLINE, start)) {
+      const end = bytes.subarray(start, newline);
+      const line = partial.length === 0 ? end : Buffer.concat([...partial, end]);
+      partial = [];
+      start = newline + 1;
+      const record = take(line);
       if (record !== undefined) yield record;
-      newline = buffered.indexOf('\n');
     }
+    if (start < bytes.byteLength) partial.push(bytes.subarray(start));
   }
-  buffered += decoder.decode();
-  if (buffered !== '' || !ended) throw decryptionFailed(backupId, 'it ends before its end record');
+  if (partial.length > 0 || !ended) throw decryptionFailed(backupId, 'it ends before its end record');
+}
+
+const NEWLINE = 0x0a;
+/** Whole lines only, so it keeps no state between calls. */
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function decodeLine(backupId: string, bytes: Buffer): string {
+  try {
+    return utf8.decode(bytes);
+  } catch (error) {
+    throw decryptionFailed(backupId, 'a record is not UTF-8', error);
+  }
 }
 
 function parseLine(backupId: string, line: string): unknown {

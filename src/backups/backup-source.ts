@@ -25,16 +25,23 @@ export async function* recordsOf(source: BackupSource, scope: string): AsyncGene
  */
 const PERSISTENT_PAGE = 32;
 
-/** The agent's live keys with their retained versions, a page of heads per bulk read. */
+/**
+ * The agent's live keys with their retained versions, a page of heads per bulk read; the
+ * next page is read while this one is consumed (compressed, encrypted, stored), so two
+ * pages at most are in memory.
+ */
 async function* persistentRecords(state: PersistentState, agent: string): AsyncGenerator<PersistentRecord> {
-  for (let cursor: string | undefined; ;) {
-    const page = await state.versionsPage({
-      limit: PERSISTENT_PAGE,
-      ...(cursor === undefined ? {} : { cursor }),
-    });
+  const pageAfter = (cursor: string | undefined) => {
+    const page = state.versionsPage({ limit: PERSISTENT_PAGE, ...(cursor === undefined ? {} : { cursor }) });
+    // Awaited below; one left behind when the consumer stops is not unhandled.
+    page.catch(() => undefined);
+    return page;
+  };
+  for (let next = pageAfter(undefined); ;) {
+    const page = await next;
+    if (page.cursor !== undefined) next = pageAfter(page.cursor);
     for (const { key, versions } of page.keys) yield { type: 'persistent', agent, key, versions };
     if (page.cursor === undefined) return;
-    cursor = page.cursor;
   }
 }
 

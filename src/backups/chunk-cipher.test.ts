@@ -34,6 +34,24 @@ describe('chunked AES-256-GCM', () => {
     }
   });
 
+  it('decrypts frames however the stored bytes are cut: several frames a piece, or one frame over three', async () => {
+    const plaintext = randomBytes(9 * CHUNK + 5);
+    const stream = Buffer.concat(await frames(plaintext));
+    for (const size of [
+      1,
+      37,
+      CHUNK + FRAME_OVERHEAD,
+      3 * (CHUNK + FRAME_OVERHEAD),
+      250,
+      stream.byteLength,
+    ]) {
+      const cut = Array.from({ length: Math.ceil(stream.byteLength / size) }, (_, i) =>
+        stream.subarray(i * size, (i + 1) * size),
+      );
+      expect(await open(cut)).toEqual(plaintext);
+    }
+  });
+
   it('refuses reordered, dropped, repeated, appended or cut frames, another backup id and another key', async () => {
     const sealed = await frames(randomBytes(4 * CHUNK + 3));
     const [a, b, c, d, e] = sealed as [Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array];

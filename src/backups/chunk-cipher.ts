@@ -60,13 +60,44 @@ export async function* decryptChunks(
   chunkBytes: number,
 ): AsyncGenerator<Uint8Array> {
   let opened = 0;
-  for await (const { item, index, last } of withPosition(
-    fixedSizeParts(frames, chunkBytes + FRAME_OVERHEAD),
-  )) {
+  for await (const { item, index, last } of withPosition(frameViews(frames, chunkBytes + FRAME_OVERHEAD))) {
     yield open(item, key, backupId, index, last);
     opened++;
   }
   if (opened === 0) throw decryptionFailed(backupId, 'it holds no chunk at all');
+}
+
+/**
+ * `source` cut into frames of `frameBytes` (the last shorter): views into the source's
+ * own buffers where a frame lies inside one, as it does in every whole part a backup
+ * stores; a copy only of a frame that straddles two. The source must not reuse its
+ * buffers.
+ */
+async function* frameViews(
+  source: AsyncIterable<Uint8Array>,
+  frameBytes: number,
+): AsyncGenerator<Uint8Array> {
+  let pieces: Uint8Array[] = [];
+  let pending = 0;
+  for await (const chunk of source) {
+    let offset = 0;
+    if (pending > 0) {
+      offset = Math.min(frameBytes - pending, chunk.byteLength);
+      pieces.push(chunk.subarray(0, offset));
+      pending += offset;
+      if (pending < frameBytes) continue;
+      yield Buffer.concat(pieces, pending);
+      pieces = [];
+      pending = 0;
+    }
+    for (; offset + frameBytes <= chunk.byteLength; offset += frameBytes)
+      yield chunk.subarray(offset, offset + frameBytes);
+    if (offset < chunk.byteLength) {
+      pieces = [chunk.subarray(offset)];
+      pending = chunk.byteLength - offset;
+    }
+  }
+  if (pending > 0) yield Buffer.concat(pieces, pending);
 }
 
 /** Each item with its index and whether it is the last, which takes holding one item back. */
@@ -101,10 +132,10 @@ function open(frame: Uint8Array, key: Buffer, backupId: string, index: number, f
   decipher.setAAD(associatedData(backupId, index, final));
   decipher.setAuthTag(bytes.subarray(bytes.byteLength - TAG_BYTES));
   try {
-    return Buffer.concat([
-      decipher.update(bytes.subarray(NONCE_BYTES, bytes.byteLength - TAG_BYTES)),
-      decipher.final(),
-    ]);
+    const plaintext = decipher.update(bytes.subarray(NONCE_BYTES, bytes.byteLength - TAG_BYTES));
+    // GCM answers everything from `update`: `final` only authenticates, so nothing is joined.
+    const rest = decipher.final();
+    return rest.byteLength === 0 ? plaintext : Buffer.concat([plaintext, rest]);
   } catch (error) {
     throw decryptionFailed(
       backupId,

@@ -47,7 +47,8 @@ export async function openAzureBlobBinding(
     async put(key, data) {
       await invoke({
         operation: 'create',
-        data: Buffer.from(data).toString('base64'),
+        // A view: `Buffer.from(data)` would copy a whole part only to encode it.
+        data: Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('base64'),
         metadata: { blobName: key },
       });
     },

@@ -41,7 +41,8 @@ export async function openLocalStorageBinding(
     async put(key, data) {
       await invoke({
         operation: 'create',
-        data: Buffer.from(data).toString('base64'),
+        // A view: `Buffer.from(data)` would copy a whole part only to encode it.
+        data: Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('base64'),
         metadata: { fileName: key },
       });
     },
