@@ -1,7 +1,7 @@
 import { Agent, createServer, request, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-// The floor of any Node.js worker in front of daprd: a bare node:http server that does
+// What a Node.js worker in front of daprd costs with nothing of its own: a bare node:http server that does
 // no authentication, validation, logging or metrics, only the sidecar calls that
 // agentstate's acknowledged path needs (issue 6 point 1), over node:http with keep-alive:
 //   GET /state/{key}: one get

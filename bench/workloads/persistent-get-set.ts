@@ -13,7 +13,7 @@ interface Row {
   readonly agentstate: Measurement;
   readonly direct: Measurement;
   readonly ratio: number;
-  /** The bare Node.js proxy on the same daprd: the most any Node.js worker could reach. */
+  /** The bare Node.js proxy on the same daprd: Node's HTTP in and out and nothing else. */
   readonly bareProxy: Measurement;
   readonly bareProxyRatio: number;
 }
@@ -24,7 +24,7 @@ interface Row {
  * Each writer has its own key (all keys of one agent); sets are updates whose size
  * changes, as an agent's are. A bare node:http proxy making the same sidecar calls
  * as agentstate's acknowledged path and nothing else (bench/lib/bare-proxy-server.ts)
- * runs each cell too: the ceiling of a worker written in Node.js on this machine.
+ * runs each cell too: what a Node.js worker costs with nothing of its own.
  */
 export async function persistentGetSet(ctx: BenchContext, target: Target): Promise<WorkloadResult> {
   if (target.daprEndpoint === undefined) throw new Error('persistent get/set needs a Dapr target');
@@ -160,8 +160,10 @@ async function measureCells(
           `96–208-byte values whose size changes every write. Latencies in ms. "Bare proxy" is a node:http server ` +
           `with nothing but the sidecar calls of agentstate's acknowledged path (a get; for a set, a get of the head ` +
           `and one transaction of a history record and the head under its ETag), with no authentication, ` +
-          `validation, logging or metrics: the most a worker written in Node.js can reach on this machine, where ` +
-          `the load generator, the worker, daprd and the store share the cores. Its ratio is against the same direct runs.`,
+          `validation, logging or metrics, and one sidecar request per call: what a worker written in Node.js costs with ` +
+          `nothing of its own on this machine, where ` +
+          `the load generator, the worker, daprd and the store share the cores. Its ratio is against the same direct runs; ` +
+          `agentstate, which sends the concurrent calls of one event-loop turn as one sidecar request, can pass it.`,
         table: {
           columns: [
             'op',
