@@ -130,6 +130,8 @@ export const configSchema = z.object({
 
 export type Config = z.infer<typeof configSchema>;
 export type Limits = Config['limits'];
+/** The limits a worker has when no variable sets them. */
+export const defaultLimits: Limits = configSchema.shape.limits.parse({});
 export type ConfigOverrides = Partial<Pick<Config, 'port' | 'host' | 'store' | 'dataDir' | 'logLevel'>>;
 
 /** Reads the configuration from `env`, then applies `overrides` (from CLI flags). */

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { defaultLimits } from '../config.ts';
 import { mkdir, mkdtemp, readdir, rm, chmod } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,20 +37,8 @@ let adapters: Adapters;
 let services: StateServices;
 
 function open(retention = 7): StateServices {
-  return createStateServices(adapters, limits, { retention, chunkBytes: 256 });
+  return createStateServices(adapters, defaultLimits, { retention, chunkBytes: 256 });
 }
-const limits = {
-  sessionIdleTimeoutSeconds: 1800,
-  sessionMaxLifetimeSeconds: 86_400,
-  sessionQuotaBytes: 50 * 1024 * 1024,
-  persistentQuotaBytes: 100 * 1024 * 1024,
-  persistentRetention: 100,
-  sharedQuotaBytes: 500 * 1024 * 1024,
-  auditRetentionDays: 90,
-  snapshotRetention: 50,
-  checkpointTtlSeconds: 0,
-  checkpointRetention: 0,
-};
 
 beforeEach(async () => {
   root = await mkdtemp(join(tmpdir(), 'agentstate-backups-'));
@@ -269,7 +258,7 @@ describe('backups: create, list, restore', () => {
         return adapters.blobs.put(key, data);
       },
     };
-    services = createStateServices({ ...adapters, blobs: slowReads }, limits, {
+    services = createStateServices({ ...adapters, blobs: slowReads }, defaultLimits, {
       chunkBytes: 256,
       heartbeatMs: 100,
     });
@@ -328,7 +317,7 @@ describe('backups: create, list, restore', () => {
         return adapters.blobs.put(key, copy);
       },
     };
-    services = createStateServices({ ...adapters, blobs: damaging }, limits, { chunkBytes: 256 });
+    services = createStateServices({ ...adapters, blobs: damaging }, defaultLimits, { chunkBytes: 256 });
     const started = await services.backups.create(operator);
     await services.backups.settle();
     const job = await services.backups.status(operator, started.backup_id);
@@ -366,7 +355,7 @@ describe('backups: bad input and faults fail safely', () => {
     env['AGENTSTATE_SECRET_AGENTSTATE_VAULT_KEY'] = '';
     await expectAppError(services.backups.create(operator), 'VaultLocked');
     const down = createEnvFileSecretSource({ env: {}, file: join(root, 'no-such-secrets.json') });
-    services = createStateServices({ ...adapters, secrets: down }, limits, { chunkBytes: 256 });
+    services = createStateServices({ ...adapters, secrets: down }, defaultLimits, { chunkBytes: 256 });
     await expectAppError(services.backups.create(operator), 'VaultLocked');
     expect((await adapters.blobs.list('', { limit: 100 })).keys).toEqual([]);
   });
@@ -492,7 +481,7 @@ describe('backups: bad input and faults fail safely', () => {
     expect(sample.parts_checked).toBe(Math.ceil(parts / 2));
     expect(sample.chunks_checked).toBeGreaterThan(0);
     // A worker configured with another chunk size reads the backup's own framing.
-    const other = createStateServices(adapters, limits, { chunkBytes: 300 });
+    const other = createStateServices(adapters, defaultLimits, { chunkBytes: 300 });
     expect((await other.backups.verify(operator, id, 100)).verified).toBe(true);
     expect((await other.backups.verify(operator, id, 100 / parts)).parts_checked).toBe(1);
   });

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { defaultLimits } from '../config.ts';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,25 +37,12 @@ const operatorOf = (tenant: string): Caller => ({
 const tenants = ['t1', 't2'];
 const agents = ['agent-1', 'agent-2'];
 
-const limits = {
-  sessionIdleTimeoutSeconds: 1800,
-  sessionMaxLifetimeSeconds: 86_400,
-  sessionQuotaBytes: 50 * 1024 * 1024,
-  persistentQuotaBytes: 100 * 1024 * 1024,
-  persistentRetention: 100,
-  sharedQuotaBytes: 500 * 1024 * 1024,
-  auditRetentionDays: 90,
-  snapshotRetention: 50,
-  checkpointTtlSeconds: 0,
-  checkpointRetention: 0,
-};
-
 let root: string;
 let adapters: Adapters;
 let services: StateServices;
 
 const open = (platformTenant?: string) =>
-  createStateServices(adapters, limits, {
+  createStateServices(adapters, defaultLimits, {
     chunkBytes: 256,
     ...(platformTenant === undefined ? {} : { platformTenant }),
   });

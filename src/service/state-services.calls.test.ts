@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { defaultLimits } from '../config.ts';
 import {
   createEnvFileSecretSource,
   createFolderBlobStore,
@@ -49,18 +50,7 @@ beforeEach(async () => {
     secrets: createEnvFileSecretSource({ env: {} }),
   };
   await adapters.bus.init();
-  services = createStateServices(adapters, {
-    sessionIdleTimeoutSeconds: 1800,
-    sessionMaxLifetimeSeconds: 86_400,
-    sessionQuotaBytes: 50 * 1024 * 1024,
-    persistentQuotaBytes: 100 * 1024 * 1024,
-    persistentRetention: 100,
-    sharedQuotaBytes: 500 * 1024 * 1024,
-    auditRetentionDays: 90,
-    snapshotRetention: 50,
-    checkpointTtlSeconds: 0,
-    checkpointRetention: 0,
-  });
+  services = createStateServices(adapters, defaultLimits);
 });
 afterEach(async () => {
   await drain();
