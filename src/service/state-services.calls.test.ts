@@ -4,16 +4,12 @@ import {
   createEnvFileSecretSource,
   createFolderBlobStore,
   createMemoryEventBus,
-  createSqliteKvStore,
 } from '../adapters/embedded/index.ts';
 import type { StateServices } from '../capabilities/state-services.ts';
-import { useEngineRuntime } from '../core/engine/engine-runtime.ts';
 import { agentDirectory } from '../core/state/agent-directory.ts';
 import { createPersistentState } from '../core/state/persistent-state.ts';
 import { createSharedState } from '../core/state/shared-state.ts';
-import type { KvStore } from '../ports/kv-store.ts';
-import { heldBackground } from '../testing/held-background.ts';
-import { countingCalls } from '../testing/kv-spies.ts';
+import { openCountedStore, type CountedStore } from '../testing/counted-store.ts';
 import type { Adapters } from './adapters.ts';
 import { createStateServices } from './state-services.ts';
 
@@ -22,29 +18,15 @@ import { createStateServices } from './state-services.ts';
 // make exactly the store calls of the plain state beneath them (whose own counts
 // `persistent-state.calls.test.ts` pins). Background work is held, as there.
 
-let kv: KvStore;
-let counting: ReturnType<typeof countingCalls>;
-let drain: () => Promise<void>;
+let counted: CountedStore;
 let services: StateServices;
-
-async function callsOf(call: () => Promise<unknown>): Promise<{ calls: number; keysRead: number }> {
-  await drain();
-  counting.reset();
-  await call();
-  const { calls, keysRead } = counting.counts();
-  return { calls, keysRead };
-}
+const callsOf = (call: () => Promise<unknown>) => counted.callsOf(call);
 
 beforeEach(async () => {
-  kv = createSqliteKvStore({ path: ':memory:' });
-  await kv.init();
-  counting = countingCalls(kv);
-  const held = heldBackground();
-  drain = held.drain;
-  useEngineRuntime(counting.store, held.runtime);
+  counted = await openCountedStore();
   const adapters: Adapters = {
     family: 'embedded',
-    kv: counting.store,
+    kv: counted.store,
     blobs: createFolderBlobStore({ root: '/nonexistent/agentstate-calls' }),
     bus: createMemoryEventBus(),
     secrets: createEnvFileSecretSource({ env: {} }),
@@ -52,14 +34,11 @@ beforeEach(async () => {
   await adapters.bus.init();
   services = createStateServices(adapters, defaultLimits);
 });
-afterEach(async () => {
-  await drain();
-  await kv.close();
-});
+afterEach(() => counted.close());
 
 describe('state services: store calls of writes once the worker knows the writer', () => {
   it('a persistent write costs what the plain state costs, also for a new agent of a known tenant', async () => {
-    const plain = createPersistentState(counting.store, {
+    const plain = createPersistentState(counted.store, {
       tenant: 't1',
       agent: 'a1',
       retention: 100,
@@ -79,14 +58,14 @@ describe('state services: store calls of writes once the worker knows the writer
     // A new agent of a known tenant pays for its own directory entry only, nothing for the tenant.
     const first = await callsOf(() => services.persistent('t1', 'a2').set('seed', 'x'));
     const plainFirst = await callsOf(() =>
-      createPersistentState(counting.store, { tenant: 't1', agent: 'a3' }).set('seed', 'x'),
+      createPersistentState(counted.store, { tenant: 't1', agent: 'a3' }).set('seed', 'x'),
     );
-    const entry = await callsOf(() => agentDirectory(counting.store, 't1').register('a4'));
+    const entry = await callsOf(() => agentDirectory(counted.store, 't1').register('a4'));
     expect(first.calls).toBe(plainFirst.calls + entry.calls);
   });
 
   it('a shared write costs what the plain shared state costs', async () => {
-    const plain = createSharedState(counting.store, createMemoryEventBus(), { tenant: 't1' });
+    const plain = createSharedState(counted.store, createMemoryEventBus(), { tenant: 't1' });
     await services.shared('t1').set('a1', 'seed', 'x', 0);
     const expected = await callsOf(() => plain.set('a1', 'plain-k', 1, 0));
     expect(await callsOf(() => services.shared('t1').set('a1', 'k', 1, 0))).toEqual(expected);

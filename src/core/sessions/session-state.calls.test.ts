@@ -1,37 +1,20 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createSqliteKvStore } from '../../adapters/embedded/sqlite-kv-store.ts';
-import type { KvStore } from '../../ports/kv-store.ts';
-import { useEngineRuntime } from '../engine/engine-runtime.ts';
-import { heldBackground } from '../../testing/held-background.ts';
-import { countingCalls } from '../../testing/kv-spies.ts';
+import { openCountedStore, type CountedStore } from '../../testing/counted-store.ts';
 import { createSessions, type Sessions } from './sessions.ts';
 
 // The store calls of `state.session.*` before the answer: the session record is read in
 // the same request as the key's head, so a session call costs what a persistent one
 // does. A call added to the path fails here.
 
-let kv: KvStore;
-let counting: ReturnType<typeof countingCalls>;
-let drain: () => Promise<void>;
+let counted: CountedStore;
 let sessions: Sessions;
-
-async function callsOf(call: () => Promise<unknown>): Promise<number> {
-  await drain();
-  counting.reset();
-  await call();
-  return counting.counts().calls;
-}
+const callsOf = async (call: () => Promise<unknown>) => (await counted.callsOf(call)).calls;
 
 beforeEach(async () => {
-  kv = createSqliteKvStore({ path: ':memory:' });
-  await kv.init();
-  counting = countingCalls(kv);
-  const held = heldBackground();
-  drain = held.drain;
-  useEngineRuntime(counting.store, held.runtime);
-  sessions = createSessions(counting.store);
+  counted = await openCountedStore();
+  sessions = createSessions(counted.store);
 });
-afterEach(() => kv.close());
+afterEach(() => counted.close());
 
 describe('session state: store calls before the answer', () => {
   it('creates in 4, updates in 2, reads in 1 and deletes in 2', async () => {
@@ -53,7 +36,7 @@ describe('session state: store calls before the answer', () => {
     const { session_id: id } = await sessions.open({ tenant: 't1', agent: 'a1' });
     const state = sessions.state('t1', id);
     await state.set('k', 'old');
-    await createSessions(kv).state('t1', id).clear();
+    await createSessions(counted.raw).state('t1', id).clear();
     expect(await state.get('k')).toEqual({ value: null, found: false });
     await state.set('k', 'new');
     expect(await callsOf(() => state.get('k'))).toBe(1);

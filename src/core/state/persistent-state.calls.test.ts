@@ -1,8 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createSqliteKvStore } from '../../adapters/embedded/sqlite-kv-store.ts';
-import type { KvStore } from '../../ports/kv-store.ts';
-import { countingCalls } from '../../testing/kv-spies.ts';
-import { heldBackground } from '../../testing/held-background.ts';
+import { openCountedStore, type CountedStore } from '../../testing/counted-store.ts';
 import { createEngineRuntime } from '../engine/engine-runtime.ts';
 import { createPersistentState, type PersistentState } from './persistent-state.ts';
 
@@ -10,29 +7,15 @@ import { createPersistentState, type PersistentState } from './persistent-state.
 // round trip). Background work is held until the test lets it run, so what is counted is
 // exactly what the caller waited for; a call added to the path fails here.
 
-let kv: KvStore;
-let counting: ReturnType<typeof countingCalls>;
+let counted: CountedStore;
 let state: PersistentState;
-let drain: () => Promise<void>;
-
-/** The store calls `call` made before it answered, and the keys they read. */
-async function callsOf(call: () => Promise<unknown>): Promise<{ calls: number; keysRead: number }> {
-  await drain();
-  counting.reset();
-  await call();
-  const { calls, keysRead } = counting.counts();
-  return { calls, keysRead };
-}
+const callsOf = (call: () => Promise<unknown>) => counted.callsOf(call);
 
 beforeEach(async () => {
-  kv = createSqliteKvStore({ path: ':memory:' });
-  await kv.init();
-  counting = countingCalls(kv);
-  const held = heldBackground();
-  drain = held.drain;
-  state = createPersistentState(counting.store, { tenant: 't1', agent: 'a1', runtime: held.runtime });
+  counted = await openCountedStore();
+  state = createPersistentState(counted.store, { tenant: 't1', agent: 'a1', runtime: counted.runtime });
 });
-afterEach(() => kv.close());
+afterEach(() => counted.close());
 
 describe('persistent state: store calls before the answer', () => {
   it('creates the first key of a namespace in 4, reading the usage shards with its head', async () => {
@@ -53,11 +36,11 @@ describe('persistent state: store calls before the answer', () => {
   it('reads one page of a large namespace, not the namespace', async () => {
     const keys = Array.from({ length: 2000 }, (_, i) => `key-${String(i).padStart(5, '0')}`);
     await state.load(keys.map((key) => ({ key, value: key })));
-    await drain();
-    counting.reset();
+    await counted.drain();
+    counted.reset();
     const page = await state.list({ limit: 10, cursor: 'key-01000' });
     expect(page.entries.map((entry) => entry.key)).toEqual(keys.slice(1001, 1011));
-    const { calls, keysRead } = counting.counts();
+    const { calls, keysRead } = counted.counts();
     expect(calls).toBeLessThanOrEqual(4);
     // The leaf (or two) that holds the range and the 10 heads, whatever the namespace's size.
     expect(keysRead).toBeLessThanOrEqual(16);
@@ -69,10 +52,10 @@ describe('persistent state: 128 writers of one agent', () => {
 
   it('update distinct keys with no conflict on any record, and usage comes out exact', async () => {
     const runtime = createEngineRuntime();
-    const fleet = createPersistentState(counting.store, { tenant: 't1', agent: 'a1', runtime });
+    const fleet = createPersistentState(counted.store, { tenant: 't1', agent: 'a1', runtime });
     await Promise.all(writers.map((key) => fleet.set(key, 0)));
     await runtime.background.settle();
-    counting.reset();
+    counted.reset();
     for (let round = 1; round <= 4; round++) {
       const answers = await Promise.allSettled(writers.map((key) => fleet.set(key, 'x'.repeat(round * 10))));
       expect(answers.filter((answer) => answer.status === 'rejected')).toEqual([]);
@@ -81,17 +64,17 @@ describe('persistent state: 128 writers of one agent', () => {
       );
     }
     await runtime.background.settle();
-    expect(counting.counts().conflicts).toEqual([]);
+    expect(counted.counts().conflicts).toEqual([]);
     expect(await fleet.usage()).toEqual({ bytes: writers.length * (40 + 2) });
   });
 
   it('create distinct keys, meeting only on index leaves, and all are listed', async () => {
     const runtime = createEngineRuntime();
-    const fleet = createPersistentState(counting.store, { tenant: 't1', agent: 'a1', runtime });
+    const fleet = createPersistentState(counted.store, { tenant: 't1', agent: 'a1', runtime });
     const answers = await Promise.allSettled(writers.map((key) => fleet.set(key, key)));
     expect(answers.filter((answer) => answer.status === 'rejected')).toEqual([]);
     await runtime.background.settle();
-    expect(counting.counts().conflicts.filter((key) => !key.startsWith('t1/a/a1/p/i/l/'))).toEqual([]);
+    expect(counted.counts().conflicts.filter((key) => !key.startsWith('t1/a/a1/p/i/l/'))).toEqual([]);
     expect((await fleet.list()).entries.map((entry) => entry.key)).toEqual([...writers].sort());
   });
 });
