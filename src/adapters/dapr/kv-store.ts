@@ -164,13 +164,23 @@ export function createDaprKvStore(options: DaprKvStoreOptions): KvStore {
     atomic: () => TRAITS[current()].atomicTransactions,
     readBack: readEntries,
     async send(members) {
+      const operations = members.flatMap((member) =>
+        member.operations.map((json, i) => ({ key: member.keys[i] ?? '', json })),
+      );
+      // PostgreSQL locks each row as the transaction reaches its operation, and aborts one
+      // of two transactions that wait on each other (SQLSTATE 40P01, deadlock detected):
+      // in key order, every transaction takes its locks in one global order, so none can.
+      // The sort is stable, so the operations of one key keep theirs; the order of
+      // different keys does not change what an all-or-nothing transaction does.
+      if (TRAITS[current()].atomicTransactions)
+        operations.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
       await call(
         'transaction',
-        members.flatMap((member) => member.keys),
+        operations.map((operation) => operation.key),
         {
           method: 'POST',
           path: `${statePath}/transaction`,
-          jsonText: `{"operations":[${members.map((member) => member.json).join(',')}]}`,
+          jsonText: `{"operations":[${operations.map((operation) => operation.json).join(',')}]}`,
         },
       );
     },
@@ -273,7 +283,7 @@ export function createDaprKvStore(options: DaprKvStoreOptions): KvStore {
     }
     return {
       keys: body.map(({ request }) => request.key),
-      json: body.map((operation) => JSON.stringify(operation)).join(','),
+      operations: body.map((operation) => JSON.stringify(operation)),
       conditions,
     };
   }

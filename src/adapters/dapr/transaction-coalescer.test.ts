@@ -36,7 +36,9 @@ function fakeStore(atomic: boolean) {
     async send(members) {
       sent.push(members.length);
       await Promise.resolve();
-      const saves = members.flatMap((member) => JSON.parse(`[${member.json}]`) as Save[]);
+      const saves = members.flatMap((member) =>
+        member.operations.map((operation) => JSON.parse(operation) as Save),
+      );
       if (atomic) {
         const before = new Map(data);
         if (!apply(saves)) {
@@ -54,7 +56,7 @@ function fakeStore(atomic: boolean) {
 function member(saves: readonly Save[]): TransactionMember {
   return {
     keys: saves.map((save) => save.key),
-    json: saves.map((save) => JSON.stringify(save)).join(','),
+    operations: saves.map((save) => JSON.stringify(save)),
     conditions: saves
       .filter((save) => save.etag !== undefined)
       .map((save) => ({ key: save.key, leaves: save.value })),

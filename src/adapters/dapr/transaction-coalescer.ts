@@ -5,10 +5,10 @@ import { jsonEqual } from './kv-write-plan.ts';
 
 /** One caller's `transact`, ready to send. */
 export interface TransactionMember {
-  /** Every key its operations touch. */
+  /** The key of each of its operations, in their order. */
   readonly keys: readonly string[];
-  /** Its operations as daprd takes them, JSON-encoded and joined by commas. */
-  readonly json: string;
+  /** Its operations as daprd takes them, each JSON-encoded, in the order of `keys`. */
+  readonly operations: readonly string[];
   /**
    * Its conditional operations (an ETag or create-if-absent), with what each leaves
    * behind when it applies: the value it saves, or `undefined` for a delete.
@@ -98,15 +98,16 @@ export function transactionCoalescer(options: TransactionCoalescerOptions) {
   return (member: TransactionMember): Promise<void> =>
     new Promise((resolve, reject) => {
       const waiting = { member, resolve, reject };
-      if (member.json.length >= maxBytes) return void settle([waiting]);
+      const bytes = member.operations.reduce((sum, operation) => sum + operation.length + 1, 0);
+      if (bytes >= maxBytes) return void settle([waiting]);
       if (
         pending !== undefined &&
-        (pending.bytes + member.json.length > maxBytes || member.keys.some((key) => pending?.keys.has(key)))
+        (pending.bytes + bytes > maxBytes || member.keys.some((key) => pending?.keys.has(key)))
       )
         close(pending);
       const batch = (pending ??= newBatch(close));
       batch.members.push(waiting);
-      batch.bytes += member.json.length;
+      batch.bytes += bytes;
       for (const key of member.keys) batch.keys.add(key);
     });
 }
